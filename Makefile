@@ -1,0 +1,47 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: run test lint fmt bench system-deps clean
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e '.[test]'
+	touch $(VENV)/.base $@
+
+$(VENV)/.bench: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e '.[test,bench]'
+	touch $(VENV)/.base $(VENV)/.test $@
+
+run: $(VENV)/.base
+	$(VENV)/bin/chotdon serve --demo
+
+system-deps:
+	bash scripts/system-deps.sh
+
+test: $(VENV)/.test system-deps
+	$(VENV)/bin/ruff check server overlays transcribe studio assets tests bench
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check server overlays transcribe studio assets tests bench
+	$(VENV)/bin/ruff format --check server overlays transcribe studio assets tests bench
+	$(VENV)/bin/mypy
+
+fmt: $(VENV)/.test
+	$(VENV)/bin/ruff format server overlays transcribe studio assets tests bench
+	$(VENV)/bin/ruff check --fix server overlays transcribe studio assets tests bench
+
+bench: $(VENV)/.bench system-deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
