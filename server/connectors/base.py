@@ -205,7 +205,8 @@ class Supervisor:
 
     def backoff_delay(self, failures: int) -> float:
         """The jittered wait after ``failures`` consecutive failures (1-based)."""
-        nominal = min(self._max, self._initial * 2 ** max(0, failures - 1))
+        exponent = min(max(0, failures - 1), 60)  # a days-long outage must not overflow
+        nominal = min(self._max, self._initial * 2.0**exponent)
         return nominal * (0.5 + 0.5 * self._rng())
 
     async def _main(self) -> None:

@@ -140,12 +140,13 @@ class SimConnector:
         self._now = now
         self._pass = 0
         self._index = 0  # next line to emit; kept across restarts so we resume
+        self._played = 0.0  # script seconds already played (all passes)
 
     async def run(self, emit: Emit) -> None:
         await emit([])  # heartbeat: the file is loaded, we are "live"
-        # Script time already played, so a restart resumes at the next line.
-        offset = self._pass * self._period + self.script[self._index].at
-        started = self._clock() - offset / self.speed
+        # Pretend the replay began long enough ago to have played what was
+        # already emitted: a restart resumes with the next line's usual gap.
+        started = self._clock() - self._played / self.speed
         while True:
             due_at = self._pass * self._period + self.script[self._index].at
             wait = due_at / self.speed - (self._clock() - started)
@@ -154,7 +155,8 @@ class SimConnector:
             elapsed = (self._clock() - started) * self.speed
             batch = self._take_due(elapsed)
             await emit(batch)
-            self._advance(len(batch))
+            self._index += len(batch)
+            self._played = self._pass * self._period + self.script[self._index - 1].at
             if self._index >= len(self.script):
                 if not self.loop:
                     return
@@ -168,9 +170,6 @@ class SimConnector:
         while end < len(self.script) and base + self.script[end].at <= elapsed:
             end += 1
         return [self._stamp(line.comment) for line in self.script[self._index : end]]
-
-    def _advance(self, count: int) -> None:
-        self._index += count
 
     def _stamp(self, comment: CommentIn) -> CommentIn:
         changes: dict[str, Any] = {"ts": self._now()}
