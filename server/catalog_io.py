@@ -13,7 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,6 @@ class ProductRow:
     image: str | None = None
     ocop_stars: int | None = None
     origin: str = ""
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def normalize_code(code: str) -> str:

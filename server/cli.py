@@ -34,7 +34,7 @@ class _LazyGroup(click.Group):
             return None
         module_name, attr = target.split(":")
         command: Any = getattr(importlib.import_module(module_name), attr)
-        return command  # type: ignore[no-any-return]
+        return command
 
 
 @click.group(cls=_LazyGroup)

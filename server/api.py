@@ -1,0 +1,211 @@
+"""REST routes. Every control route needs ``Authorization: Bearer <helper token>``.
+
+Downloads the browser opens directly (exports, packing slips) may carry the token as
+``?token=`` instead, since a link cannot set a header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from PIL import Image, UnidentifiedImageError
+
+from . import catalog
+from .app import AppContext
+from .auth import same_secret
+from .catalog import ProductCreate, ProductPatch
+from .catalog_io import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
+from .commands import COMMANDS, run_command
+from .errors import DomainError, InvalidInput
+from .events import iter_events, to_jsonl
+from .live import product_view
+
+__all__ = ["context", "require_helper", "router"]
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api")
+
+_IMAGE_TYPES = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def require_helper(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query()] = None,
+) -> AppContext:
+    ctx = context(request)
+    given = None
+    if authorization and authorization.lower().startswith("bearer "):
+        given = authorization[7:].strip()
+    elif token and request.method == "GET":
+        given = token
+    if not same_secret(given, ctx.secrets.helper_token):
+        raise Unauthorized("missing or wrong helper token")
+    return ctx
+
+
+Helper = Annotated[AppContext, Depends(require_helper)]
+
+
+# -- catalog -------------------------------------------------------------------
+
+
+@router.get("/products")
+def list_products(ctx: Helper) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        return [product_view(p) for p in catalog.list_products(conn)]
+
+
+@router.post("/products", status_code=201)
+def create_product(ctx: Helper, body: ProductCreate) -> dict[str, Any]:
+    with ctx.engine.begin() as conn:
+        product = catalog.create_product(conn, body)
+    ctx.live.refresh_products([product.code])
+    return product_view(product)
+
+
+@router.get("/products/{code}")
+def get_product(ctx: Helper, code: str) -> dict[str, Any]:
+    with ctx.engine.connect() as conn:
+        return product_view(catalog.get_product(conn, code))
+
+
+@router.patch("/products/{code}")
+def patch_product(ctx: Helper, code: str, body: ProductPatch) -> dict[str, Any]:
+    with ctx.engine.begin() as conn:
+        product = catalog.patch_product(conn, code, body)
+    ctx.live.refresh_products([product.code])
+    return product_view(product)
+
+
+@router.delete("/products/{code}", status_code=204)
+def delete_product(ctx: Helper, code: str) -> Response:
+    with ctx.engine.begin() as conn:
+        catalog.delete_product(conn, code)
+    ctx.live.refresh_products()
+    return Response(status_code=204)
+
+
+@router.post("/products/{code}/image")
+async def upload_image(
+    ctx: Helper, code: str, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    data = await file.read(ctx.settings.max_upload_bytes + 1)
+    if len(data) > ctx.settings.max_upload_bytes:
+        raise InvalidInput(f"image over {ctx.settings.max_upload_bytes} bytes", field="file")
+    extension = _image_extension(data)
+    name = f"{code.upper()}-{hashlib.sha256(data).hexdigest()[:12]}.{extension}"
+    with ctx.engine.begin() as conn:
+        catalog.get_product(conn, code)  # 404 before anything is written
+        (ctx.images_dir / name).write_bytes(data)
+        product = catalog.set_image(conn, code, name)
+    ctx.live.refresh_products([product.code])
+    return product_view(product)
+
+
+def _image_extension(data: bytes) -> str:
+    """Trust the bytes, not the file name or the declared type."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format or ""
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidInput("the file is not a PNG, JPEG or WebP image", field="file") from exc
+    if kind not in _IMAGE_TYPES:
+        raise InvalidInput(
+            f"image type {kind or 'unknown'} not accepted (PNG, JPEG, WebP)", field="file"
+        )
+    return _IMAGE_TYPES[kind]
+
+
+@router.post("/catalog/import")
+async def import_catalog(ctx: Helper, file: Annotated[UploadFile, File()]) -> dict[str, int]:
+    data = await file.read(ctx.settings.max_upload_bytes + 1)
+    if len(data) > ctx.settings.max_upload_bytes:
+        raise InvalidInput("catalog file too large", field="file")
+    rows = parse_catalog_bytes(data, filename=file.filename or "catalog.csv")
+    with ctx.engine.begin() as conn:
+        created, updated = catalog.import_rows(conn, rows)
+    ctx.live.refresh_products()
+    return {"created": created, "updated": updated}
+
+
+@router.get("/catalog/export")
+def export_catalog(ctx: Helper, format: str = "csv") -> Response:
+    with ctx.engine.connect() as conn:
+        rows = catalog.to_rows(catalog.list_products(conn))
+    if format == "csv":
+        # A BOM so Excel opens Vietnamese text as UTF-8.
+        body = ("\ufeff" + rows_to_csv(rows)).encode("utf-8")
+        media = "text/csv; charset=utf-8"
+    elif format == "xlsx":
+        body = rows_to_xlsx(rows)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        raise InvalidInput("format is csv or xlsx", field="format")
+    headers = {"Content-Disposition": f'attachment; filename="catalog.{format}"'}
+    return Response(body, media_type=media, headers=headers)
+
+
+# -- live ----------------------------------------------------------------------
+
+
+@router.get("/live")
+def live_snapshot(ctx: Helper) -> dict[str, Any]:
+    return ctx.live.snapshot()
+
+
+def _command_route(op: str) -> None:
+    async def handler(request: Request, ctx: Helper) -> JSONResponse:
+        raw = await request.body()
+        args = await request.json() if raw.strip() else {}
+        message = run_command(ctx.live, op, args)
+        return JSONResponse({"ok": True, "rev": ctx.live.rev, "result": _result(message)})
+
+    router.add_api_route(f"/live/{op}", handler, methods=["POST"], name=f"live_{op}")
+
+
+def _result(message: Any) -> Any:
+    if isinstance(message, dict) and message.get("type") == "update":
+        return {"set": message["set"], "products": message["products"]}
+    return message
+
+
+for _op in COMMANDS:
+    _command_route(_op)
+
+
+# -- sessions ------------------------------------------------------------------
+
+
+@router.get("/sessions")
+def list_sessions(ctx: Helper) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from .db import live_sessions
+
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(select(live_sessions).order_by(live_sessions.c.id.desc()))
+        return [dict(r._mapping) for r in rows]
+
+
+@router.get("/sessions/{session_id}/events")
+def session_events(ctx: Helper, session_id: int) -> StreamingResponse:
+    with ctx.engine.connect() as conn:
+        lines = list(to_jsonl(iter_events(conn, session_id)))
+    headers = {"Content-Disposition": f'attachment; filename="session-{session_id}.jsonl"'}
+    return StreamingResponse(iter(lines), media_type="application/x-ndjson", headers=headers)

@@ -1,0 +1,186 @@
+"""The application factory: ``create_app(settings)`` builds everything, import does nothing.
+
+As in datasette, the app object is made from a settings object; tests build one per
+temporary data directory and talk to it in-process or over a real loopback socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, func, select
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from assets import DEMO_DIR
+
+from . import catalog
+from .auth import Secrets, load_secrets
+from .catalog_io import CatalogError, read_catalog
+from .db import open_database, products, utcnow_iso
+from .errors import DomainError
+from .hub import Hub
+from .live import LiveService
+from .settings import Settings
+
+__all__ = ["AppContext", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    """Everything a request handler may need, hung on ``app.state.ctx``."""
+
+    settings: Settings
+    data_dir: Path
+    engine: Engine
+    hub: Hub
+    live: LiveService
+    secrets: Secrets
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+
+def build_context(settings: Settings) -> AppContext:
+    data_dir = settings.resolved_data_dir()
+    engine = open_database(data_dir / "chotdon.db")
+    if settings.demo:
+        load_demo_catalog(engine, data_dir)
+    hub = Hub()
+    live = LiveService(engine, hub)
+    live.load()
+    live.extra["heartbeat"] = settings.heartbeat_seconds
+    live.extra["payment_qr"] = bool(settings.bank_bin and settings.bank_account)
+    return AppContext(
+        settings=settings,
+        data_dir=data_dir,
+        engine=engine,
+        hub=hub,
+        live=live,
+        secrets=load_secrets(settings, data_dir),
+    )
+
+
+def load_demo_catalog(engine: Engine, data_dir: Path) -> None:
+    """Fill an empty catalog with the demo products and their drawn images."""
+    with engine.begin() as conn:
+        if conn.scalar(select(func.count()).select_from(products)):
+            return
+        rows = read_catalog(DEMO_DIR / "catalog.csv")
+        for row in rows:
+            source = DEMO_DIR / (row.image or "")
+            if row.image and source.is_file():
+                shutil.copyfile(source, data_dir / "images" / row.image)
+        rows = [
+            r if (data_dir / "images" / (r.image or "-")).is_file() else replace(r, image=None)
+            for r in rows
+        ]
+        catalog.import_rows(conn, rows)
+    logger.info("loaded the demo catalog (%d products)", len(rows))
+
+
+async def _heartbeat(ctx: AppContext) -> None:
+    # Application-level pings: phones behind sleepy Wi-Fi drop sockets silently,
+    # and clients reconnect when pings stop arriving.
+    while True:
+        await asyncio.sleep(ctx.settings.heartbeat_seconds)
+        ctx.hub.publish({"type": "ping", "t": utcnow_iso(), "rev": ctx.live.rev})
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit with 413, before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = (
+            self.upload_limit
+            if "/image" in scope["path"] or "/import" in scope["path"]
+            else self.limit
+        )
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            response = JSONResponse({"error": f"request body over {limit} bytes"}, status_code=413)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            response = JSONResponse({"error": f"request body over {limit} bytes"}, status_code=413)
+            await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = app.state.ctx
+        ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
+        from .runtime import start_background
+
+        await start_background(ctx)
+        try:
+            yield
+        finally:
+            for task in ctx.tasks:
+                task.cancel()
+            await asyncio.gather(*ctx.tasks, return_exceptions=True)
+            ctx.hub.close_all()
+            ctx.engine.dispose()
+
+    app = FastAPI(title="chotdon", version="0.1.0", lifespan=lifespan)
+    ctx = build_context(settings)
+    app.state.ctx = ctx
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
+    )
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status)
+
+    @app.exception_handler(CatalogError)
+    async def _catalog_error(_request: Request, exc: CatalogError) -> JSONResponse:
+        body = {"error": str(exc), "row": exc.row, "column": exc.column}
+        return JSONResponse(body, status_code=422)
+
+    from . import api, pages, sockets
+
+    app.include_router(api.router)
+    app.include_router(sockets.router)
+    pages.mount(app, ctx)
+    return app

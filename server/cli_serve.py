@@ -1,0 +1,174 @@
+"""``chotdon serve``, ``chotdon session`` and ``chotdon catalog``.
+
+Flags override ``CHOTDON_*`` environment variables, which override defaults: the
+flags are passed to :class:`Settings` as init values only when given.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .catalog_io import CatalogError
+
+__all__ = ["catalog", "serve", "session"]
+
+logger = logging.getLogger(__name__)
+
+_data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (database, images). Default: the user data folder.",
+)
+
+
+def _settings(**flags: Any) -> Any:
+    from pydantic import ValidationError
+
+    from .settings import Settings
+
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise click.ClickException(f"setting {first['loc'][0]}: {first['msg']}") from exc
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default 0.0.0.0: the whole LAN).")
+@click.option("--port", type=int, help="Port (default 8800).")
+@_data_option
+@click.option("--demo", is_flag=True, default=None, help="Load the demo catalog and audience.")
+@click.option("--helper-token", help="Fix the helpers' join token instead of a generated one.")
+@click.option("--overlay-key", help="Fix the overlay key instead of a generated one.")
+@click.option(
+    "--lang", "language", type=click.Choice(["vi", "en", "id"]), help="Interface language."
+)
+@click.option("--no-qr", is_flag=True, help="Do not print the join QR code in the terminal.")
+def serve(no_qr: bool, **flags: Any) -> None:
+    """Start the live server: overlay, helper panel, comments and orders."""
+    import uvicorn
+
+    from .app import create_app
+    from .netinfo import lan_address, overlay_url, panel_url
+
+    settings = _settings(**flags)
+    if settings.demo and settings.data_dir is None:
+        import platformdirs
+
+        settings.data_dir = Path(platformdirs.user_data_dir("chotdon", appauthor=False)) / "demo"
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    ctx = app.state.ctx
+    host = lan_address() if settings.host in ("0.0.0.0", "::") else settings.host
+    join = panel_url(host, settings.port, ctx.secrets.helper_token)
+    click.echo(f"chotdon: data in {ctx.data_dir}")
+    click.echo(f"  Laptop page : http://127.0.0.1:{settings.port}/")
+    click.echo(f"  Helper panel: {join}")
+    for layout in ("portrait", "landscape"):
+        url = overlay_url("127.0.0.1", settings.port, ctx.secrets.overlay_key, layout)
+        click.echo(f"  Overlay ({layout}): {url}")
+    if not no_qr:
+        _print_qr(join)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, ws_max_size=64 * 1024, log_level="warning"
+    )
+
+
+def _print_qr(text: str) -> None:
+    import qrcode
+
+    code = qrcode.QRCode(border=1)
+    code.add_data(text)
+    try:
+        code.print_ascii(out=sys.stdout, invert=True)
+    except UnicodeEncodeError:  # a Windows console without UTF-8: the URL above is enough
+        logger.info("terminal cannot draw the QR code; use the laptop page instead")
+
+
+@click.group()
+def session() -> None:
+    """Live sessions and their event logs."""
+
+
+@session.command("list")
+@_data_option
+def session_list(data_dir: Path | None) -> None:
+    """List live sessions, newest first."""
+    from sqlalchemy import select
+
+    from .db import live_sessions, open_database
+
+    settings = _settings(data_dir=data_dir)
+    engine = open_database(settings.resolved_data_dir() / "chotdon.db")
+    with engine.connect() as conn:
+        for row in conn.execute(select(live_sessions).order_by(live_sessions.c.id.desc())):
+            click.echo(f"{row.id}\t{row.started_at}\t{row.stopped_at or 'live'}\t{row.title}")
+
+
+@session.command("events")
+@click.argument("session_id", type=int)
+@_data_option
+def session_events(session_id: int, data_dir: Path | None) -> None:
+    """Print a session's event log as JSONL (what `chotdon clips --events` reads)."""
+    from .errors import NotFound
+    from .events import read_session_events, to_jsonl
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        records = read_session_events(settings.resolved_data_dir(), session_id)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from exc
+    for line in to_jsonl(records):
+        click.echo(line, nl=False)
+
+
+@click.group()
+def catalog() -> None:
+    """Import or export the product catalog (CSV or XLSX)."""
+
+
+@catalog.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_data_option
+def catalog_import(file: Path, data_dir: Path | None) -> None:
+    """Add or update products from FILE; nothing is stored if any row is wrong."""
+    from . import catalog as products
+    from .catalog_io import read_catalog
+    from .db import open_database
+
+    try:
+        rows = read_catalog(file)
+    except CatalogError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    engine = open_database(_settings(data_dir=data_dir).resolved_data_dir() / "chotdon.db")
+    with engine.begin() as conn:
+        created, updated = products.import_rows(conn, rows)
+    click.echo(f"{created} added, {updated} updated")
+
+
+@catalog.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_data_option
+def catalog_export(file: Path, data_dir: Path | None) -> None:
+    """Write the catalog to FILE (.csv or .xlsx)."""
+    from . import catalog as products
+    from .catalog_io import rows_to_csv, rows_to_xlsx
+    from .db import open_database
+
+    engine = open_database(_settings(data_dir=data_dir).resolved_data_dir() / "chotdon.db")
+    with engine.connect() as conn:
+        rows = products.to_rows(products.list_products(conn))
+    if file.suffix.lower() == ".xlsx":
+        file.write_bytes(rows_to_xlsx(rows))
+    elif file.suffix.lower() == ".csv":
+        file.write_text("\ufeff" + rows_to_csv(rows), encoding="utf-8")
+    else:
+        raise click.ClickException(f"{file}: use a .csv or .xlsx file name")
+    click.echo(f"{len(rows)} products written to {file}")

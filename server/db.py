@@ -1,0 +1,214 @@
+"""SQLite storage through SQLAlchemy 2 Core, with versioned migrations.
+
+Why Core and not the ORM: the live server does a handful of small, hot writes
+(an event, a stock change, a comment) and we want to see the exact SQL. Core keeps
+the door open to PostgreSQL later, since tables are declared portably.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL``: a committed transaction
+survives the process being killed (the case that matters during a live), and
+readers never block the writer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "comments",
+    "customers",
+    "events",
+    "kv",
+    "live_sessions",
+    "metadata",
+    "migrate",
+    "open_database",
+    "order_lines",
+    "products",
+    "utcnow_iso",
+]
+
+logger = logging.getLogger(__name__)
+metadata = MetaData()
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("price", Integer, nullable=False),
+    Column("sale_price", Integer),
+    Column("unit", String(20), nullable=False),
+    Column("stock", Integer, nullable=False, default=0),
+    Column("aliases", Text, nullable=False, default="[]"),
+    Column("image", String(200)),
+    Column("ocop_stars", Integer),
+    Column("origin", Text, nullable=False, default=""),
+    Column("position", Integer, nullable=False, default=0),
+    Column("updated_at", String(32), nullable=False),
+)
+
+live_sessions = Table(
+    "live_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(200), nullable=False, default=""),
+    Column("started_at", String(32), nullable=False),
+    Column("stopped_at", String(32)),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), nullable=False),
+    Column("t", String(32), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("data", Text, nullable=False, default="{}"),
+    Index("ix_events_session", "session_id", "id"),
+)
+
+kv = Table(
+    "kv",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(20), nullable=False),
+    Column("handle", String(200), nullable=False),
+    Column("nickname", String(200), nullable=False, default=""),
+    Column("phone", String(20)),
+    Column("address", Text, nullable=False, default=""),
+    Column("notes", Text, nullable=False, default=""),
+    Column("bom", Integer, nullable=False, default=0),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("platform", "handle", name="uq_customer_handle"),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(20), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("session_id", Integer, ForeignKey("live_sessions.id")),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("nickname", String(200), nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("ts", String(32)),
+    Column("received_at", String(32), nullable=False),
+    Column("intent", String(20)),
+    Column("parse", Text),
+    Column("status", String(20), nullable=False, default="new"),
+    UniqueConstraint("platform", "message_id", name="uq_comment_message"),
+    Index("ix_comments_session", "session_id", "id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("live_sessions.id")),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("comment_id", Integer, ForeignKey("comments.id")),
+    Column("code", String(16), nullable=False),
+    Column("qty", Float, nullable=False),
+    Column("unit_price", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Index("ix_order_lines_session", "session_id", "id"),
+    Index("ix_order_lines_customer", "customer_id"),
+)
+
+_migrations = Table(
+    "schema_migrations",
+    MetaData(),
+    Column("version", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("applied_at", String(32), nullable=False),
+)
+
+
+def _create(*tables: Table) -> Callable[[Connection], None]:
+    def apply(conn: Connection) -> None:
+        metadata.create_all(conn, tables=list(tables))
+
+    return apply
+
+
+# Append only: a released migration is never edited, a new one is added.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "catalog, sessions, event log", _create(products, live_sessions, events, kv)),
+    (2, "comments, customers, orders", _create(customers, comments, order_lines)),
+]
+
+
+def utcnow_iso(now: datetime | None = None) -> str:
+    """UTC time as ``2026-11-20T12:00:03.120Z`` (what the event log and the API carry)."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def open_database(path: Path) -> Engine:
+    """Open (creating if needed) the SQLite file and bring its schema up to date."""
+    engine = create_engine(f"sqlite:///{path}", pool_pre_ping=False)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    migrate(engine)
+    return engine
+
+
+def migrate(engine: Engine) -> list[int]:
+    """Apply pending migrations, each in its own transaction; returns the versions applied."""
+    _migrations.create(engine, checkfirst=True)
+    with engine.connect() as conn:
+        done = set(conn.scalars(select(_migrations.c.version)))
+    applied: list[int] = []
+    for version, name, apply in MIGRATIONS:
+        if version in done:
+            continue
+        with engine.begin() as conn:
+            apply(conn)
+            conn.execute(
+                _migrations.insert().values(version=version, name=name, applied_at=utcnow_iso())
+            )
+        logger.info("applied migration %d: %s", version, name)
+        applied.append(version)
+    return applied

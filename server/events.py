@@ -1,0 +1,99 @@
+"""The session event log: the contract between the live and the clip studio.
+
+Every change made on air is appended with a UTC timestamp. Exported as JSONL,
+one ``{"t": ISO-8601 UTC, "type": ..., ...}`` object per line, product events
+carrying ``code``. ``chotdon clips`` reads exactly this.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from .db import events, live_sessions, open_database, utcnow_iso
+from .errors import NotFound
+
+__all__ = [
+    "EVENT_TYPES",
+    "append_event",
+    "iter_events",
+    "read_session_events",
+    "session_exists",
+    "to_jsonl",
+]
+
+EVENT_TYPES = frozenset(
+    {
+        "session_started",
+        "session_stopped",
+        "product_pinned",
+        "product_unpinned",
+        "price_changed",
+        "stock_changed",
+        "countdown_started",
+        "countdown_stopped",
+        "element_shown",
+        "element_hidden",
+        "comment_shown",
+        "order_created",
+        "order_cancelled",
+    }
+)
+
+
+def append_event(
+    conn: Connection, session_id: int, type_: str, t: str | None = None, **data: Any
+) -> dict[str, Any]:
+    """Append one event inside the caller's transaction and return it as exported."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type_!r}")
+    moment = t or utcnow_iso()
+    conn.execute(
+        insert(events).values(
+            session_id=session_id,
+            t=moment,
+            type=type_,
+            data=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        )
+    )
+    return {"t": moment, "type": type_, **data}
+
+
+def session_exists(conn: Connection, session_id: int) -> bool:
+    return (
+        conn.execute(select(live_sessions.c.id).where(live_sessions.c.id == session_id)).first()
+        is not None
+    )
+
+
+def iter_events(conn: Connection, session_id: int) -> Iterator[dict[str, Any]]:
+    if not session_exists(conn, session_id):
+        raise NotFound(f"no live session {session_id}")
+    query = (
+        select(events.c.t, events.c.type, events.c.data)
+        .where(events.c.session_id == session_id)
+        .order_by(events.c.id)
+    )
+    for t, type_, data in conn.execute(query):
+        yield {"t": t, "type": type_, **json.loads(data)}
+
+
+def to_jsonl(records: list[dict[str, Any]] | Iterator[dict[str, Any]]) -> Iterator[str]:
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def read_session_events(
+    data_dir: Path | None, session_id: int, *, engine: Engine | None = None
+) -> list[dict[str, Any]]:
+    """All events of one session from the data directory's database (for ``chotdon clips``)."""
+    if engine is None:
+        from .settings import Settings
+
+        engine = open_database(Settings(data_dir=data_dir).resolved_data_dir() / "chotdon.db")
+    with engine.connect() as conn:
+        return list(iter_events(conn, session_id))

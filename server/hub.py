@@ -1,0 +1,94 @@
+"""Fan-out of numbered updates to every connected overlay and panel socket.
+
+Each client has a bounded queue and its own writer task, so one phone on a weak
+connection never slows the broadcast for the others: when its queue is full it
+is disconnected, reconnects, and catches up from a fresh snapshot. A message is
+serialised to JSON once per publish, not once per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Client", "Hub", "Role"]
+
+logger = logging.getLogger(__name__)
+
+Role = Literal["overlay", "panel", "ingest"]
+Send = Callable[[str], Awaitable[None]]
+QUEUE_SIZE = 512
+
+
+@dataclass(eq=False)
+class Client:
+    role: Role
+    send: Send
+    queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    dropped: bool = False
+
+    def offer(self, text: str) -> bool:
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.dropped = True
+            return False
+        return True
+
+
+class Hub:
+    """Registry of live sockets; ``publish`` never blocks the caller."""
+
+    def __init__(self) -> None:
+        self._clients: set[Client] = set()
+
+    @property
+    def clients(self) -> frozenset[Client]:
+        return frozenset(self._clients)
+
+    def count(self, role: Role | None = None) -> int:
+        return sum(1 for c in self._clients if role is None or c.role == role)
+
+    def publish(
+        self, message: dict[str, Any], *, roles: tuple[Role, ...] = ("overlay", "panel")
+    ) -> str:
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        for client in list(self._clients):
+            if client.role in roles and not client.offer(text):
+                logger.warning("dropping slow %s client (queue full)", client.role)
+                self._close(client)
+        return text
+
+    def _close(self, client: Client) -> None:
+        self._clients.discard(client)
+        with contextlib.suppress(asyncio.QueueFull):
+            client.queue.put_nowait(None)
+
+    async def serve(self, client: Client, first: str) -> None:
+        """Register ``client`` and write its queue until it closes; ``first`` goes out first.
+
+        The snapshot is queued in the same step as registration, so no update
+        published in between can be missed or arrive before it.
+        """
+        client.queue.put_nowait(first)
+        self._clients.add(client)
+        try:
+            while True:
+                text = await client.queue.get()
+                if text is None:
+                    return
+                await client.send(text)
+        finally:
+            self._clients.discard(client)
+
+    def detach(self, client: Client) -> None:
+        self._close(client)
+
+    def close_all(self) -> None:
+        for client in list(self._clients):
+            self._close(client)

@@ -1,0 +1,52 @@
+"""Typed settings: defaults, then ``CHOTDON_*`` environment variables, then CLI flags.
+
+Nothing here touches the disk at import time; :meth:`Settings.resolved_data_dir`
+creates the data directory only when the app starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Language", "Settings"]
+
+Language = Literal["vi", "en", "id"]
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to start; every field is also ``CHOTDON_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CHOTDON_", extra="ignore")
+
+    data_dir: Path | None = Field(default=None, description="Where the database and images live")
+    host: str = "0.0.0.0"
+    port: int = Field(default=8800, ge=0, le=65535)
+    demo: bool = False
+    language: Language = "vi"
+
+    helper_token: str | None = Field(default=None, min_length=8)
+    overlay_key: str | None = Field(default=None, min_length=8)
+
+    # Payment QR (VietQR). Empty bank_bin hides the QR element.
+    bank_bin: str = Field(default="", pattern=r"^(\d{6})?$")
+    bank_account: str = Field(default="", pattern=r"^[0-9A-Za-z]{0,19}$")
+    bank_account_name: str = ""
+
+    order_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    mask_nicknames: bool = True
+    heartbeat_seconds: float = Field(default=15.0, gt=0)
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    demo_comments: bool = True
+    demo_comment_speed: float = Field(default=1.0, gt=0)
+
+    def resolved_data_dir(self) -> Path:
+        path = self.data_dir or Path(platformdirs.user_data_dir("chotdon", appauthor=False))
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "images").mkdir(exist_ok=True)
+        return path
