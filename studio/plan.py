@@ -104,8 +104,16 @@ def _phrase_hits(
 def _candidate_spans(
     lo: float, hi: float, segments: Sequence[Segment], min_len: float, max_len: float
 ) -> list[tuple[float, float, bool]]:
-    """(start, end, on_sentence_edges) spans of min_len..max_len inside [lo, hi]."""
-    starts = {round(lo, 3)} | {round(s.start, 3) for s in segments if lo <= s.start <= hi - min_len}
+    """(start, end, on_sentence_edges) spans of min_len..max_len inside [lo, hi].
+    Starts are sentence starts (or ``lo`` when it falls in a pause); ends are
+    sentence ends, else a plain cut at ``max_len`` when no sentence end fits."""
+
+    def in_pause(moment: float) -> bool:
+        return not any(s.start < moment < s.end for s in segments)
+
+    starts = {round(s.start, 3) for s in segments if lo <= s.start <= hi - min_len}
+    if in_pause(lo) or not starts:
+        starts.add(round(lo, 3))
     ends = sorted(round(s.end, 3) for s in segments if lo < s.end <= hi)
     spans: list[tuple[float, float, bool]] = []
     for start in sorted(starts):

@@ -123,7 +123,10 @@ def motion_box(
         # Colour distance, not luma: a red shirt on a green wall can have equal grey levels.
         diff = diff.max(axis=2)
     _, mask = cv2.threshold(cv2.GaussianBlur(diff, (5, 5), 0), 18, 255, cv2.THRESH_BINARY)
-    mask = cv2.dilate(mask, np.ones((5, 5), np.uint8), iterations=2)
+    # Closing joins the leading and trailing edges of a moving object (a flat-
+    # coloured shirt only "changes" at its edges) into one region.
+    side = max(9, previous.shape[1] // 12)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((side, side), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None

@@ -1,0 +1,246 @@
+"""``chotdon clips``: the command-line edge of the studio.
+
+Domain errors (``StudioError``) become ``click.ClickException`` here and only
+here. Progress goes to stderr so stdout stays a clean list of written clips.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from studio.errors import StudioError
+
+__all__ = ["clips"]
+
+log = logging.getLogger(__name__)
+
+
+class _ProgressPrinter:
+    """One redrawn status line on a terminal; a line per milestone otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.clips: dict[str, float] = {}
+        self.printed: dict[str, int] = {}
+
+    def __call__(self, update: Any) -> None:
+        self.clips[update.file] = update.fraction
+        if self.tty:
+            active = " ".join(
+                f"{name[:14]} {_bar(f)}" for name, f in self.clips.items() if 0 < f < 1
+            )
+            line = f"\r[{update.done}/{update.total}] {_bar(update.overall)} {active}"
+            self.stream.write(line[:160].ljust(80))
+            if update.done == update.total and update.state != "rendering":
+                self.stream.write("\n")
+        else:
+            step = 100 if update.state != "rendering" else int(update.fraction * 4) * 25
+            if self.printed.get(update.file) == step:
+                return
+            self.printed[update.file] = step
+            label = update.state if update.state != "rendering" else f"{step:3d}%"
+            self.stream.write(
+                f"[{update.done}/{update.total}] {update.file}: {label}"
+                f" (overall {update.overall:.0%})\n"
+            )
+        self.stream.flush()
+
+
+def _bar(fraction: float, width: int = 10) -> str:
+    filled = round(fraction * width)
+    return "[" + "#" * filled + "." * (width - filled) + f"] {fraction:4.0%}"
+
+
+def _parse_start(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from studio.events import parse_time
+
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"not an ISO-8601 time: {value!r}", param_hint="--recording-start"
+        ) from None
+
+
+def _load_events(events_file: Path | None, session: int | None, data: Path | None) -> Any:
+    from studio.events import parse_events, read_events
+
+    if events_file is not None and session is not None:
+        raise click.UsageError("give --events or --session, not both")
+    if events_file is not None:
+        return read_events(events_file)
+    if session is not None:
+        from server.events import read_session_events
+
+        return parse_events(read_session_events(data, session), source=f"session {session}")
+    return None
+
+
+def _load_segments(transcript: Path | None, model: str | None, recording: Path) -> Any:
+    from studio.transcript import load_transcript, transcribe_recording
+
+    if transcript is not None:
+        return load_transcript(transcript)
+    if model is None:
+        raise click.UsageError("give --transcript FILE.json or --model NAME_OR_DIR for captions")
+    return transcribe_recording(recording, model)
+
+
+@click.command()
+@click.argument("recording", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--events",
+    "events_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Session event log (JSONL).",
+)
+@click.option("--session", type=int, help="Read the event log of this session from the server.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The server's data folder (with --session).",
+)
+@click.option(
+    "--catalog",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Catalog CSV for product names and prices on the card and in the post.",
+)
+@click.option("--recording-start", help="When the recording started (ISO-8601).")
+@click.option(
+    "--offset", type=float, help="Seconds into the recording at which the session started."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Output folder [default: RECORDING-clips next to the recording].",
+)
+@click.option("--max", "max_clips", type=click.IntRange(min=1), help="At most N clips.")
+@click.option("--min-len", type=click.FloatRange(min=3), default=15.0, show_default=True)
+@click.option("--max-len", type=click.FloatRange(min=3), default=60.0, show_default=True)
+@click.option(
+    "--aspect", type=click.Choice(["9:16", "1:1", "16:9"]), default="9:16", show_default=True
+)
+@click.option(
+    "--captions",
+    type=click.Choice(["karaoke", "plain", "none"]),
+    default="karaoke",
+    show_default=True,
+)
+@click.option("--model", help="Whisper model name or folder, to transcribe the recording.")
+@click.option(
+    "--transcript",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Use this transcript JSON instead of transcribing.",
+)
+@click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Clips rendered at once [default: one per core].",
+)
+@click.option("--plan-only", is_flag=True, help="Write clips.json and stop.")
+@click.option("--replan", is_flag=True, help="Plan afresh even if clips.json exists.")
+@click.option("-v", "--verbose", is_flag=True)
+def clips(
+    recording: Path,
+    events_file: Path | None,
+    session: int | None,
+    data: Path | None,
+    catalog: Path | None,
+    recording_start: str | None,
+    offset: float | None,
+    out_dir: Path | None,
+    max_clips: int | None,
+    min_len: float,
+    max_len: float,
+    aspect: str,
+    captions: str,
+    model: str | None,
+    transcript: Path | None,
+    preset: str,
+    jobs: int,
+    plan_only: bool,
+    replan: bool,
+    verbose: bool,
+) -> None:
+    """Cut subtitled vertical clips from a live RECORDING.
+
+    With an event log, there is one candidate per pinned product; without
+    one, clips are chosen from what was said. The plan is written to
+    OUT/clips.json first; edit it and run again to render your version.
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    if min_len > max_len:
+        raise click.BadParameter("must not exceed --max-len", param_hint="--min-len")
+    try:
+        _run(**locals())
+    except StudioError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(**kw: Any) -> None:
+    from studio.catalog import read_catalog
+    from studio.pipeline import Options, make_plan, prepare, render_plan
+    from studio.plan import read_plan, write_plan
+
+    recording: Path = kw["recording"]
+    if not recording.is_file():
+        raise StudioError(f"recording not found: {recording}")
+    out_dir: Path = kw["out_dir"] or recording.with_name(recording.stem + "-clips")
+    options = Options(
+        out_dir=out_dir,
+        aspect=kw["aspect"],
+        captions=kw["captions"],
+        min_len=kw["min_len"],
+        max_len=kw["max_len"],
+        max_clips=kw["max_clips"],
+        preset=kw["preset"],
+        jobs=kw["jobs"],
+    )
+    events = _load_events(kw["events_file"], kw["session"], kw["data"])
+    products = read_catalog(kw["catalog"]) if kw["catalog"] else {}
+    segments = _load_segments(kw["transcript"], kw["model"], recording)
+    source = prepare(
+        recording,
+        options=options,
+        events=events,
+        products=products,
+        segments=segments,
+        start_flag=_parse_start(kw["recording_start"]),
+        offset=kw["offset"],
+    )
+    plan_path = out_dir / "clips.json"
+    if plan_path.is_file() and not (kw["plan_only"] or kw["replan"]):
+        plans = read_plan(plan_path, source.info.duration)
+        click.echo(f"Using the plan in {plan_path} ({len(plans)} clips)", err=True)
+    else:
+        plans = make_plan(source, options)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "recording": recording.name,
+            "duration": round(source.info.duration, 3),
+            "recording_start": source.recording_start.isoformat()
+            if source.recording_start
+            else None,
+            "aspect": options.aspect,
+        }
+        write_plan(plan_path, plans, meta)
+        click.echo(f"Planned {len(plans)} clips in {plan_path}", err=True)
+    if kw["plan_only"]:
+        return
+    printer = _ProgressPrinter(sys.stderr)
+    for update in render_plan(source, plans, options):
+        printer(update)
+    for plan in plans:
+        click.echo(str(out_dir / plan.file))

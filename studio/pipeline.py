@@ -1,0 +1,349 @@
+"""From a recording (+ event log, catalog, transcript) to clips on disk.
+
+``prepare`` checks the inputs and places the recording on the event clock;
+``make_plan`` chooses clips; ``render_plan`` renders them in a thread pool of
+ffmpeg subprocesses (one per core) and yields ``Progress`` updates as they
+come, so the CLI can draw them and a test can simply drain the generator.
+
+A finished clip gets a sidecar ``.studio/<clip>.json`` holding a hash of its
+plan entry and every option that changes the picture; a re-run skips clips
+whose hash still matches, and re-renders the ones a helper edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from studio.catalog import Product
+from studio.errors import StudioError
+from studio.events import Event, price_at, product_windows
+from studio.media import MediaInfo, audio_envelope, check_ffmpeg, probe
+from studio.plan import ClipPlan, plan_from_transcript, plan_from_windows
+from studio.post import post_caption
+from studio.reframe import analyse
+from studio.render import RenderJob, frame_size, render, thumbnail
+from studio.subtitles import write_captions
+from transcribe.types import Segment
+
+__all__ = [
+    "Options",
+    "Progress",
+    "Source",
+    "make_plan",
+    "prepare",
+    "render_plan",
+    "resolve_recording_start",
+]
+
+log = logging.getLogger(__name__)
+
+SILENCE_DBFS = -55.0
+RENDER_VERSION = 1  # bump when the look of a clip changes, to re-render old ones
+STATE_DIR = ".studio"
+
+
+@dataclass(frozen=True)
+class Options:
+    out_dir: Path
+    aspect: str = "9:16"
+    captions: str = "karaoke"  # karaoke | plain | none
+    min_len: float = 15.0
+    max_len: float = 60.0
+    max_clips: int | None = None
+    preset: str = "veryfast"
+    jobs: int = 0  # 0: one per core
+
+
+@dataclass(frozen=True)
+class Source:
+    """Everything known about the input, checked."""
+
+    info: MediaInfo
+    loudness: object  # numpy array of dBFS per half second
+    events: list[Event] | None = None
+    recording_start: datetime | None = None
+    products: dict[str, Product] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Progress:
+    file: str
+    fraction: float  # of this clip
+    done: int  # clips finished (rendered or skipped) so far
+    total: int
+    state: str = "rendering"  # rendering | done | skipped | failed
+    overall: float = 0.0  # of all clips, 0..1
+    message: str = ""
+
+
+def resolve_recording_start(
+    info: MediaInfo,
+    events: Sequence[Event],
+    start_flag: datetime | None = None,
+    offset: float | None = None,
+) -> datetime:
+    """The wall-clock time of the recording's first frame: the flag, else the
+    session start shifted by ``offset`` (where the session began in the
+    recording), else the file's ``creation_time``, else the session start."""
+    session = next((e.t for e in events if e.type == "session_started"), None)
+    if start_flag is not None:
+        return start_flag
+    if offset is not None:
+        if session is None:
+            raise StudioError("--offset needs a session_started event in the log")
+        return session - timedelta(seconds=offset)
+    if info.creation_time is not None:
+        return info.creation_time
+    if session is not None:
+        return session
+    raise StudioError("cannot tell when the recording started: give --recording-start or --offset")
+
+
+def check_recording(info: MediaInfo, min_len: float) -> object:
+    """Refuse recordings that cannot make a clip; return their loudness envelope."""
+    if not info.has_audio:
+        raise StudioError(f"{info.path.name} has no audio track: clips need the seller's voice")
+    if info.duration < min_len:
+        raise StudioError(
+            f"{info.path.name} is {info.duration:.1f}s long, "
+            f"shorter than a clip (--min-len {min_len:g})"
+        )
+    loudness = audio_envelope(info.path)
+    if loudness.size == 0 or float(loudness.max()) < SILENCE_DBFS:
+        raise StudioError(
+            f"{info.path.name}: the audio is silent (nothing above {SILENCE_DBFS:g} dBFS)"
+        )
+    return loudness
+
+
+def prepare(
+    recording: Path,
+    *,
+    options: Options,
+    events: list[Event] | None,
+    products: dict[str, Product],
+    segments: list[Segment],
+    start_flag: datetime | None = None,
+    offset: float | None = None,
+) -> Source:
+    check_ffmpeg()
+    info = probe(recording)
+    loudness = check_recording(info, options.min_len)
+    start = (
+        resolve_recording_start(info, events, start_flag, offset) if events is not None else None
+    )
+    return Source(info, loudness, events, start, products, segments)
+
+
+def make_plan(source: Source, options: Options) -> list[ClipPlan]:
+    import numpy as np
+
+    if source.events is not None and source.recording_start is not None:
+        windows = product_windows(source.events, source.recording_start, source.info.duration)
+        if not windows:
+            raise StudioError(
+                "no product was pinned while the recording ran (it starts at "
+                f"{source.recording_start.isoformat()}); check --recording-start/--offset"
+            )
+        plans = plan_from_windows(
+            windows,
+            source.products,
+            source.segments,
+            min_len=options.min_len,
+            max_len=options.max_len,
+            max_clips=options.max_clips,
+        )
+        if not plans:
+            longest = max(w.duration for w in windows)
+            raise StudioError(
+                f"every product window is shorter than --min-len {options.min_len:g}s "
+                f"(longest {longest:.1f}s)"
+            )
+        return plans
+    if not source.segments:
+        raise StudioError("without an event log the plan needs speech, and the transcript is empty")
+    loudness = np.asarray(source.loudness, dtype=np.float32)
+    plans = plan_from_transcript(
+        source.segments,
+        source.products,
+        loudness,
+        source.info.duration,
+        min_len=options.min_len,
+        max_len=options.max_len,
+        max_clips=options.max_clips,
+    )
+    if not plans:
+        raise StudioError("no product name or selling phrase was heard; nothing to clip")
+    return plans
+
+
+def product_for(plan: ClipPlan, source: Source) -> Product | None:
+    """The product with the price in effect when the clip starts."""
+    product = source.products.get(plan.code) if plan.code else None
+    if product is None or not source.events or source.recording_start is None:
+        return product
+    moment = source.recording_start + timedelta(seconds=plan.start)
+    changed = price_at(source.events, product.code, moment)
+    return product.with_prices(*changed) if changed else product
+
+
+def _fingerprint(plan: ClipPlan, product: Product | None, source: Source, options: Options) -> str:
+    stat = source.info.path.stat()
+    words = [
+        (s.start, s.end, s.text, s.words)
+        for s in source.segments
+        if s.end > plan.start and s.start < plan.end
+    ]
+    payload = {
+        "v": RENDER_VERSION,
+        "plan": asdict(plan),
+        "product": asdict(product) if product else None,
+        "recording": [source.info.path.name, stat.st_size, stat.st_mtime_ns],
+        "options": [options.aspect, options.captions, options.preset],
+        "captions": words,
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _state_file(options: Options, plan: ClipPlan) -> Path:
+    return options.out_dir / STATE_DIR / (Path(plan.file).stem + ".json")
+
+
+def is_current(plan: ClipPlan, product: Product | None, source: Source, options: Options) -> bool:
+    state = _state_file(options, plan)
+    if not (options.out_dir / plan.file).is_file() or not state.is_file():
+        return False
+    try:
+        stored = json.loads(state.read_text(encoding="utf-8")).get("hash")
+    except (OSError, ValueError):
+        return False
+    return bool(stored == _fingerprint(plan, product, source, options))
+
+
+def _card_geometry(aspect: str) -> tuple[int, int, int]:
+    """(card width, x, y): inside the platforms' safe area, above the face."""
+    width, height = frame_size(aspect)
+    if aspect == "9:16":
+        return 900, (width - 900) // 2, (height - 1386) // 2 + 16
+    card_w = int(min(width, height) * 0.7)
+    return card_w, (width - card_w) // 2, int(height * 0.04)
+
+
+def render_one(
+    plan: ClipPlan, source: Source, options: Options, report: queue.Queue[tuple[str, float]]
+) -> None:
+    """Everything for one clip: framing, card, captions, video, thumbnail, post text."""
+    from overlays.card import render_card
+
+    out, work = options.out_dir, options.out_dir / STATE_DIR
+    work.mkdir(parents=True, exist_ok=True)
+    stem = Path(plan.file).stem
+    product = product_for(plan, source)
+    width, height = frame_size(options.aspect)
+    reframe = analyse(source.info, plan.start, plan.duration, width / height)
+    card_path = None
+    card_w, card_x, card_y = _card_geometry(options.aspect)
+    if product is not None:
+        card_path = work / f"{stem}.card.png"
+        render_card(
+            product.name,
+            product.price,
+            product.unit,
+            sale_price=product.sale_price,
+            ocop_stars=product.ocop_stars,
+            image=product.image,
+            width=card_w,
+        ).save(card_path)
+    ass_path = write_captions(
+        source.segments,
+        plan.start,
+        plan.end,
+        srt=out / f"{stem}.srt",
+        ass=work / f"{stem}.ass" if options.captions != "none" else None,
+        karaoke=options.captions == "karaoke",
+        frame=(width, height),
+    )
+    partial = out / f"{stem}.part.mp4"
+    job = RenderJob(
+        source.info.path,
+        plan.start,
+        plan.end,
+        partial,
+        reframe,
+        aspect=options.aspect,
+        card=card_path,
+        card_xy=(card_x, card_y),
+        subtitles=ass_path,
+        preset=options.preset,
+    )
+    try:
+        render(job, lambda f: report.put((plan.file, f)))
+        partial.replace(out / plan.file)
+    finally:
+        partial.unlink(missing_ok=True)
+    thumbnail(out / plan.file, reframe.thumbnail_t, out / f"{stem}.jpg")
+    (out / f"{stem}.txt").write_text(post_caption(plan, product), encoding="utf-8")
+    state = {
+        "hash": _fingerprint(plan, product, source, options),
+        "rendered_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "framing": reframe.mode,
+    }
+    _state_file(options, plan).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+
+def render_plan(source: Source, plans: Sequence[ClipPlan], options: Options) -> Iterator[Progress]:
+    """Render every clip not already rendered from the same plan entry. Failures
+    are reported per clip and raised together at the end."""
+    total = len(plans)
+    fractions = {p.file: 0.0 for p in plans}
+    done = 0
+
+    def overall() -> float:
+        return sum(fractions.values()) / max(total, 1)
+
+    todo = []
+    for plan in plans:
+        if is_current(plan, product_for(plan, source), source, options):
+            fractions[plan.file], done = 1.0, done + 1
+            yield Progress(plan.file, 1.0, done, total, "skipped", overall())
+        else:
+            todo.append(plan)
+    report: queue.Queue[tuple[str, float]] = queue.Queue()
+    failures: list[str] = []
+    workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clip") as pool:
+        futures: dict[Future[None], ClipPlan] = {
+            pool.submit(render_one, plan, source, options, report): plan for plan in todo
+        }
+        pending = set(futures)
+        while pending:
+            try:
+                name, fraction = report.get(timeout=0.5)
+                fractions[name] = max(fractions[name], min(fraction, 0.99))
+                yield Progress(name, fractions[name], done, total, "rendering", overall())
+            except queue.Empty:
+                pass
+            for future in [f for f in pending if f.done()]:
+                pending.discard(future)
+                plan = futures[future]
+                error = future.exception()
+                fractions[plan.file], done = 1.0, done + 1
+                if error is None:
+                    yield Progress(plan.file, 1.0, done, total, "done", overall())
+                else:
+                    failures.append(f"{plan.file}: {error}")
+                    log.error("clip %s failed: %s", plan.file, error)
+                    yield Progress(plan.file, 1.0, done, total, "failed", overall(), str(error))
+    if failures:
+        raise StudioError("some clips failed:\n  " + "\n  ".join(failures))
