@@ -100,6 +100,7 @@ class _Qty:
     end: int
     unit: Unit | None
     words: bool
+    unit_at: tuple[int, int] | None = None  # token range of the unit word
 
 
 @dataclass(slots=True)
@@ -205,8 +206,8 @@ class Parser:
                 continue
             scan.used.update(range(qty.start, qty.end))
             scan.note("qty", qty.start, qty.end, _fmt(qty.value))
-            if qty.unit is not None:
-                scan.note("unit", qty.start, qty.end, qty.unit.name)
+            if qty.unit is not None and qty.unit_at is not None:
+                scan.note("unit", qty.unit_at[0], qty.unit_at[1], qty.unit.name)
             found.append(qty)
             i = qty.end
         return found
@@ -336,10 +337,10 @@ def _quantity_at(scan: _Scan, i: int, product_starts: set[int]) -> _Qty | None:
         scan.note("other", amount.start, j + 1, "not a quantity")
         scan.not_quantities += 1
         return None
-    value, unit = amount.value, None
+    value, unit, unit_at = amount.value, None, None
     read = read_unit(tokens, j) if j < len(tokens) and j not in scan.used else None
     if read is not None:
-        unit, j = read
+        unit, unit_at, j = read[0], (j, read[1]), read[1]
     if read_half(tokens, j):
         value, j = value + 0.5, j + 1
     if (
@@ -348,14 +349,14 @@ def _quantity_at(scan: _Scan, i: int, product_starts: set[int]) -> _Qty | None:
         and not _words_are_quantity(scan, amount.start, j, product_starts)
     ):
         return None
-    return _Qty(value, amount.start, j, unit, amount.words)
+    return _Qty(value, amount.start, j, unit, amount.words, unit_at)
 
 
 def _unit_and_half(tokens: Sequence[Token], i: int) -> _Qty | None:
     read = read_unit(tokens, i)
     if read is None or not read_half(tokens, read[1]):
         return None
-    return _Qty(1.5, i, read[1] + 1, read[0], words=True)
+    return _Qty(1.5, i, read[1] + 1, read[0], words=True, unit_at=(i, read[1]))
 
 
 def _is_money_or_counter(token: Token, glued: bool) -> bool:
