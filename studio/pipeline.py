@@ -19,7 +19,7 @@ import os
 import queue
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from studio.catalog import Product
 from studio.errors import StudioError
 from studio.events import Event, price_at, product_windows
 from studio.media import MediaInfo, audio_envelope, check_ffmpeg, probe
-from studio.plan import ClipPlan, plan_from_transcript, plan_from_windows
+from studio.plan import ClipPlan, clip_title, plan_from_transcript, plan_from_windows
 from studio.post import post_caption
 from studio.reframe import analyse
 from studio.render import RenderJob, frame_size, render, thumbnail
@@ -164,12 +164,16 @@ def make_plan(source: Source, options: Options) -> list[ClipPlan]:
             max_clips=options.max_clips,
         )
         if not plans:
-            longest = max(w.duration for w in windows)
+            longest = max((w.duration for w in windows), default=0.0)
             raise StudioError(
                 f"every product window is shorter than --min-len {options.min_len:g}s "
                 f"(longest {longest:.1f}s)"
             )
-        return plans
+        # Titles carry the price in effect when each clip starts, not the catalog's.
+        return [
+            replace(p, title=clip_title(product_for(p, source), p.code, ())) if p.code else p
+            for p in plans
+        ]
     if not source.segments:
         raise StudioError("without an event log the plan needs speech, and the transcript is empty")
     loudness = np.asarray(source.loudness, dtype=np.float32)

@@ -29,6 +29,7 @@ from transcribe.types import Segment
 __all__ = [
     "SELLING_PHRASES",
     "ClipPlan",
+    "clip_title",
     "plan_from_transcript",
     "plan_from_windows",
     "read_plan",
@@ -165,7 +166,8 @@ def _window_score(
     return round(score, 3)
 
 
-def _title(product: Product | None, code: str | None, segments: Sequence[Segment]) -> str:
+def clip_title(product: Product | None, code: str | None, segments: Sequence[Segment]) -> str:
+    """``"Hạt dẻ Ngân Sơn – 150.000 ₫/kg"``; without a product, the first thing said."""
     if product is not None:
         return f"{product.name} – {format_price(product.shown_price, product.unit)}"
     if code:
@@ -217,7 +219,7 @@ def plan_from_windows(
                 start=round(start, 3),
                 end=round(end, 3),
                 score=score,
-                title=_title(product, window.code, inside),
+                title=clip_title(product, window.code, inside),
             )
         )
     return plans
@@ -266,7 +268,7 @@ def plan_from_transcript(
                 start=round(start, 3),
                 end=round(end, 3),
                 score=round(max(0.0, value / top), 3),
-                title=_title(product, code, inside),
+                title=clip_title(product, code, inside),
             )
         )
     return plans
