@@ -179,8 +179,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(body, status_code=422)
 
     from . import api, pages, sockets
+    from .orders import api as orders_api
 
     app.include_router(api.router)
     app.include_router(sockets.router)
+    app.include_router(orders_api.router)
     pages.mount(app, ctx)
     return app

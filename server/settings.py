@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     demo_comments: bool = True
     demo_comment_speed: float = Field(default=1.0, gt=0)
 
+    # Comment connectors; each runs when its required fields are set.
+    tiktok_unique_id: str = ""
+    tiktok_sign_api_key: str = ""
+    facebook_live_video_id: str = ""
+    facebook_page_token: str = ""
+    shopee_partner_id: str = ""
+    shopee_partner_key: str = ""
+    shopee_access_token: str = ""
+    shopee_session_id: str = ""
+    shopee_shop_id: str = ""
+
     def resolved_data_dir(self) -> Path:
         path = self.data_dir or Path(platformdirs.user_data_dir("chotdon", appauthor=False))
         path.mkdir(parents=True, exist_ok=True)

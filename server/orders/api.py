@@ -1,0 +1,283 @@
+"""Routes of the order book: ingestion (REST and websocket), review, orders, buyers, exports.
+
+Handlers are ``async`` on purpose: they run on the event loop, like the live
+commands, so an order's database work and its broadcast are never interleaved
+with another's. Each one is a short, synchronous SQLite transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from server.api import Helper
+from server.app import AppContext
+from server.auth import same_secret
+from server.comments import CommentIn
+from server.connectors.manual import manual_comment
+from server.errors import DomainError, InvalidInput
+from server.sockets import CLOSE_UNAUTHORIZED, origin_allowed
+
+from . import export, queries
+from .service import ItemIn, service_for
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+_BATCH = TypeAdapter(list[CommentIn])
+MAX_INGEST_MESSAGE = 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# -- ingestion --------------------------------------------------------------------
+
+
+@router.post("/api/comments")
+async def post_comments(ctx: Helper, body: list[CommentIn]) -> dict[str, Any]:
+    stored = service_for(ctx).ingest(body)
+    return {"results": [s.to_dict() for s in stored]}
+
+
+class ManualIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    nickname: str = Field(default="", max_length=100)
+
+
+@router.post("/api/comments/manual")
+async def post_manual(ctx: Helper, body: ManualIn) -> dict[str, Any]:
+    """A comment typed on the panel; the buyer's name makes the buyer (``manual:<name>``)."""
+    name = " ".join(body.nickname.split()) or "Khách"
+    try:
+        comment = manual_comment(body.text, "panel", nickname=name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="text") from exc
+    comment = comment.model_copy(update={"user": f"manual:{name.casefold()}"[:200]})
+    return service_for(ctx).ingest([comment])[0].to_dict()
+
+
+@router.websocket("/ws/ingest")
+async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
+    """One JSON comment or list per message; each gets ``{"type": "ack", "results": [...]}``
+    once stored."""
+    ctx: AppContext = ws.app.state.ctx
+    if not origin_allowed(ws) or not same_secret(token, ctx.secrets.helper_token):
+        await ws.close(code=CLOSE_UNAUTHORIZED)
+        return
+    await ws.accept()
+    service = service_for(ctx)
+    try:
+        while True:
+            text = await ws.receive_text()
+            await ws.send_text(json.dumps(_ingest_message(service, text), ensure_ascii=False))
+    except WebSocketDisconnect:
+        return
+
+
+def _ingest_message(service: Any, text: str) -> dict[str, Any]:
+    if len(text) > MAX_INGEST_MESSAGE:
+        return {"type": "error", "error": f"message over {MAX_INGEST_MESSAGE} bytes"}
+    try:
+        data = json.loads(text)
+        batch = _BATCH.validate_python(data if isinstance(data, list) else [data])
+    except (json.JSONDecodeError, ValidationError) as exc:
+        return {"type": "error", "error": _why(exc)}
+    try:
+        stored = service.ingest(batch)
+    except DomainError as exc:
+        return {"type": "error", "error": exc.message}
+    return {"type": "ack", "results": [s.to_dict() for s in stored]}
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"invalid comment at {where}: {first['msg']}"
+    return "messages are JSON: a comment object or a list of them"
+
+
+# -- comments and the review queue ------------------------------------------------
+
+
+@router.get("/api/comments")
+async def get_comments(
+    ctx: Helper,
+    status: str | None = None,
+    intent: str | None = None,
+    before: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        return queries.list_comments(conn, status=status, intent=intent, before=before, limit=limit)
+
+
+@router.get("/api/comments/{comment_id}")
+async def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
+    with ctx.engine.connect() as conn:
+        return queries.comment_detail(conn, comment_id)
+
+
+class ItemBody(BaseModel):
+    code: str = Field(min_length=1, max_length=17)
+    qty: float | None = Field(default=None, gt=0, le=10_000)
+
+
+class ConfirmBody(BaseModel):
+    intent: Literal["order", "cancel"] | None = None
+    items: list[ItemBody] | None = Field(default=None, max_length=20)
+
+
+@router.post("/api/comments/{comment_id}/confirm")
+async def confirm_comment(ctx: Helper, comment_id: int, body: ConfirmBody) -> dict[str, Any]:
+    items = None if body.items is None else [ItemIn(i.code, i.qty) for i in body.items]
+    status = service_for(ctx).confirm(comment_id, items, body.intent)
+    return {"ok": True, "status": status}
+
+
+@router.post("/api/comments/{comment_id}/reject")
+async def reject_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
+    service_for(ctx).reject(comment_id)
+    return {"ok": True, "status": "rejected"}
+
+
+@router.post("/api/comments/{comment_id}/show")
+async def show_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
+    service_for(ctx).show_comment(comment_id)
+    return {"ok": True, "rev": ctx.live.rev}
+
+
+@router.post("/api/comments/hide")
+async def hide_comment(ctx: Helper) -> dict[str, Any]:
+    service_for(ctx).hide_comment()
+    return {"ok": True, "rev": ctx.live.rev}
+
+
+# -- orders -------------------------------------------------------------------------
+
+
+class StatusBody(BaseModel):
+    status: str = Field(min_length=1, max_length=20)
+
+
+@router.get("/api/orders")
+async def get_orders(
+    ctx: Helper, scope: queries.Scope = "open", session: int | None = None
+) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        return queries.order_book(conn, scope=scope, session_id=session)
+
+
+@router.post("/api/orders/lines/{line_id}/status")
+async def line_status(ctx: Helper, line_id: int, body: StatusBody) -> dict[str, Any]:
+    moved = service_for(ctx).set_line_status([line_id], body.status)
+    return {"ok": True, "moved": moved}
+
+
+@router.post("/api/orders/buyers/{customer_id}/status")
+async def buyer_status(ctx: Helper, customer_id: int, body: StatusBody) -> dict[str, Any]:
+    moved = service_for(ctx).set_buyer_status(customer_id, body.status)
+    return {"ok": True, "moved": moved}
+
+
+@router.post("/api/orders/waitlist/{code}/promote")
+async def promote(ctx: Helper, code: str) -> dict[str, Any]:
+    return {"ok": True, "moved": service_for(ctx).promote(code)}
+
+
+def _book(ctx: AppContext, scope: queries.Scope, session: int | None) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        return queries.order_book(conn, scope=scope, session_id=session)
+
+
+def _filename(kind: str, ext: str) -> dict[str, str]:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return {"Content-Disposition": f'attachment; filename="don-hang-{kind}-{stamp}.{ext}"'}
+
+
+@router.get("/api/orders/export.csv")
+async def export_csv(
+    ctx: Helper,
+    by: Literal["line", "buyer"] = "line",
+    scope: queries.Scope = "open",
+    session: int | None = None,
+) -> Response:
+    book = _book(ctx, scope, session)
+    if by == "line":
+        body = export.to_csv(export.LINE_HEADERS, export.line_rows(book))
+    else:
+        body = export.to_csv(export.BUYER_HEADERS, export.buyer_rows(book))
+    return Response(body, media_type="text/csv; charset=utf-8", headers=_filename(by, "csv"))
+
+
+@router.get("/api/orders/export.xlsx")
+async def export_xlsx(
+    ctx: Helper, scope: queries.Scope = "open", session: int | None = None
+) -> Response:
+    book = _book(ctx, scope, session)
+    body = export.to_xlsx(
+        [
+            ("Theo người mua", export.BUYER_HEADERS, export.buyer_rows(book)),
+            ("Theo dòng", export.LINE_HEADERS, export.line_rows(book)),
+        ]
+    )
+    return Response(body, media_type=XLSX, headers=_filename("tong-hop", "xlsx"))
+
+
+@router.get("/api/orders/slips", response_class=HTMLResponse)
+async def slips(
+    ctx: Helper,
+    paper: Literal["a4", "80mm"] = "a4",
+    scope: queries.Scope = "open",
+    session: int | None = None,
+) -> HTMLResponse:
+    page = export.slips_html(_book(ctx, scope, session), paper=paper)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+# -- buyers -------------------------------------------------------------------------
+
+
+class CustomerPatch(BaseModel):
+    nickname: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^[0-9+ .\-]*$")
+    address: str | None = Field(default=None, max_length=1000)
+    notes: str | None = Field(default=None, max_length=2000)
+    bom: bool | None = None
+
+
+@router.get("/api/customers")
+async def get_customers(
+    ctx: Helper, q: str = "", limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        return queries.list_customers(conn, q, limit)
+
+
+@router.get("/api/customers/{customer_id}")
+async def get_customer(ctx: Helper, customer_id: int) -> dict[str, Any]:
+    with ctx.engine.connect() as conn:
+        return queries.customer_detail(conn, customer_id)
+
+
+@router.patch("/api/customers/{customer_id}")
+async def patch_customer(ctx: Helper, customer_id: int, body: CustomerPatch) -> dict[str, Any]:
+    values = body.model_dump(exclude_none=True)
+    if "bom" in values:
+        values["bom"] = int(values["bom"])
+    return service_for(ctx).update_customer(customer_id, values)
+
+
+# -- connectors ---------------------------------------------------------------------
+
+
+@router.get("/api/connectors")
+async def get_connectors(ctx: Helper) -> list[dict[str, Any]]:
+    return list(service_for(ctx).connectors.values())

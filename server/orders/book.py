@@ -1,0 +1,316 @@
+"""Order lines and stock, inside the caller's transaction.
+
+Stock is reserved with one conditional statement,
+``UPDATE products SET stock = stock - :q WHERE code = :c AND stock >= :q``, and the
+row count says whether it worked: SQLite runs writers one at a time, so two
+buyers racing for the last kilo can never both get it, whatever process or
+thread they come from. An order that does not fit goes to the waitlist and
+reserves nothing.
+
+Stock is counted in whole units while buyers may order half a kilo, so a line
+reserves ``ceil(qty)`` units (and gives back the same on cancel): we may
+under-sell a fraction of a unit, never over-sell.
+
+Every function records what changed in a :class:`Changes` so the caller can
+publish it (ticker, sold counts, stock, events) after the commit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+
+from server.db import customers, order_lines, products, utcnow_iso
+from server.errors import Conflict, InvalidInput, NotFound
+
+__all__ = [
+    "ACTIVE",
+    "RESERVING",
+    "STATUSES",
+    "Changes",
+    "LineSpec",
+    "cancel_for_customer",
+    "cancel_lines",
+    "create_lines",
+    "mask_nickname",
+    "promote_waitlist",
+    "reserve",
+    "set_status",
+    "units",
+]
+
+STATUSES = ("pending", "confirmed", "paid", "packed", "shipped", "cancelled", "waitlist")
+RESERVING = frozenset({"pending", "confirmed", "paid", "packed", "shipped"})
+# Lines a buyer's "hủy" may still cancel: nothing paid or on its way.
+ACTIVE = ("pending", "confirmed", "waitlist")
+TICKER_SIZE = 6
+
+
+def units(qty: float) -> int:
+    """Whole stock units a line of ``qty`` holds (0.5 kg holds one 1-kg unit)."""
+    return max(1, math.ceil(qty - 1e-9))
+
+
+def mask_nickname(nickname: str) -> str:
+    """``Hoa Mộc Lan`` -> ``H** M** L**``: recognisable to the buyer, not to strangers."""
+    words = nickname.split() or ["?"]
+    return " ".join(w[0] + "*" * min(len(w) - 1, 3) if len(w) > 1 else w for w in words)
+
+
+@dataclass(frozen=True, slots=True)
+class LineSpec:
+    code: str
+    qty: float
+
+
+@dataclass
+class Changes:
+    """What a transaction changed, for the broadcast once it commits."""
+
+    ticker: list[dict[str, Any]]
+    sold: dict[str, float]
+    mask: bool = True
+    codes: set[str] = field(default_factory=set)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    customers: set[int] = field(default_factory=set)
+    released: set[str] = field(default_factory=set)  # codes that got stock back
+
+    def ordered(self, code: str, qty: float, nickname: str, product: dict[str, Any]) -> None:
+        self.codes.add(code)
+        self.sold[code] = round(self.sold.get(code, 0.0) + qty, 3)
+        self.events.append(("order_created", {"code": code, "qty": qty}))
+        entry = {
+            "nickname": mask_nickname(nickname) if self.mask else nickname,
+            "qty": qty,
+            "unit": product["unit"],
+            "product": product["name"],
+        }
+        # In place: the caller handed these very objects to the live state.
+        self.ticker.insert(0, entry)
+        del self.ticker[TICKER_SIZE:]
+
+    def cancelled(self, code: str, qty: float, reserved: bool) -> None:
+        self.codes.add(code)
+        if reserved:
+            self.released.add(code)
+            left = round(self.sold.get(code, 0.0) - qty, 3)
+            if left > 0:
+                self.sold[code] = left
+            else:
+                self.sold.pop(code, None)
+        self.events.append(("order_cancelled", {"code": code, "qty": qty}))
+
+
+def product_rows(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
+    query = select(
+        products.c.code, products.c.name, products.c.unit, products.c.price,
+        products.c.sale_price, products.c.stock,
+    ).where(products.c.code.in_(sorted(set(codes))))  # fmt: skip
+    return {r.code: dict(r._mapping) for r in conn.execute(query)}
+
+
+def reserve(conn: Connection, code: str, qty: float) -> bool:
+    """Take ``units(qty)`` from stock if there is that much; False if not."""
+    need = units(qty)
+    result = conn.execute(
+        update(products)
+        .where(and_(products.c.code == code, products.c.stock >= need))
+        .values(stock=products.c.stock - need, updated_at=utcnow_iso())
+    )
+    return result.rowcount == 1
+
+
+def release(conn: Connection, code: str, qty: float) -> None:
+    conn.execute(
+        update(products)
+        .where(products.c.code == code)
+        .values(stock=products.c.stock + units(qty), updated_at=utcnow_iso())
+    )
+
+
+def create_lines(
+    conn: Connection,
+    changes: Changes,
+    *,
+    customer_id: int,
+    nickname: str,
+    comment_id: int | None,
+    session_id: int | None,
+    specs: Sequence[LineSpec],
+    now: str,
+) -> list[str]:
+    """Reserve and insert one line per spec; returns each line's status."""
+    known = product_rows(conn, (s.code for s in specs))
+    statuses: list[str] = []
+    for spec in specs:
+        product = known.get(spec.code)
+        if product is None:
+            raise NotFound(f"no product with code {spec.code}", field="code")
+        if not 0 < spec.qty <= 10_000:
+            raise InvalidInput(f"quantity {spec.qty} for {spec.code} is out of range", field="qty")
+        ok = reserve(conn, spec.code, spec.qty)
+        status = "pending" if ok else "waitlist"
+        price = product["sale_price"] if product["sale_price"] is not None else product["price"]
+        conn.execute(
+            order_lines.insert().values(
+                session_id=session_id,
+                customer_id=customer_id,
+                comment_id=comment_id,
+                code=spec.code,
+                qty=spec.qty,
+                unit_price=price,
+                status=status,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        if ok:
+            changes.ordered(spec.code, spec.qty, nickname, product)
+        statuses.append(status)
+    changes.customers.add(customer_id)
+    return statuses
+
+
+def _set_line(conn: Connection, line_id: int, **values: Any) -> None:
+    values["updated_at"] = utcnow_iso()
+    conn.execute(update(order_lines).where(order_lines.c.id == line_id).values(**values))
+
+
+def cancel_lines(conn: Connection, changes: Changes, lines: Sequence[Any]) -> int:
+    """Cancel whole lines, giving their stock back; returns how many were cancelled."""
+    for line in lines:
+        reserved = line.status in RESERVING
+        if reserved:
+            release(conn, line.code, line.qty)
+        _set_line(conn, line.id, status="cancelled")
+        changes.cancelled(line.code, line.qty, reserved)
+        changes.customers.add(line.customer_id)
+    return len(lines)
+
+
+def _active_lines(conn: Connection, customer_id: int, code: str | None = None) -> list[Any]:
+    query = (
+        select(order_lines)
+        .where(order_lines.c.customer_id == customer_id, order_lines.c.status.in_(ACTIVE))
+        .order_by(order_lines.c.id.desc())
+    )
+    if code is not None:
+        query = query.where(order_lines.c.code == code)
+    return list(conn.execute(query))
+
+
+def cancel_for_customer(
+    conn: Connection, changes: Changes, customer_id: int, items: Sequence[tuple[str, float | None]]
+) -> int:
+    """A buyer's cancel: no items = their latest order; ``qty`` None = all of that product.
+
+    Returns the number of lines touched (0: there was nothing to cancel).
+    """
+    if not items:
+        lines = _active_lines(conn, customer_id)
+        if not lines:
+            return 0
+        latest = lines[0].comment_id
+        return cancel_lines(conn, changes, [ln for ln in lines if ln.comment_id == latest])
+    touched = 0
+    for code, qty in items:
+        touched += _cancel_product(conn, changes, customer_id, code, qty)
+    return touched
+
+
+def _cancel_product(
+    conn: Connection, changes: Changes, customer_id: int, code: str, qty: float | None
+) -> int:
+    lines = _active_lines(conn, customer_id, code)
+    if qty is None:
+        return cancel_lines(conn, changes, lines)
+    left, touched = qty, 0
+    for line in lines:  # newest first
+        if left <= 1e-9:
+            break
+        if line.qty <= left + 1e-9:
+            touched += cancel_lines(conn, changes, [line])
+            left -= line.qty
+            continue
+        remaining = round(line.qty - left, 3)
+        reserved = line.status in RESERVING
+        if reserved:  # give back only the whole units freed
+            freed = units(line.qty) - units(remaining)
+            if freed:
+                conn.execute(
+                    update(products)
+                    .where(products.c.code == code)
+                    .values(stock=products.c.stock + freed, updated_at=utcnow_iso())
+                )
+        _set_line(conn, line.id, qty=remaining)
+        changes.cancelled(code, left, reserved)
+        changes.customers.add(customer_id)
+        touched += 1
+        left = 0
+    return touched
+
+
+def promote_waitlist(
+    conn: Connection, changes: Changes, code: str, line_id: int | None = None
+) -> int:
+    """Move waitlisted lines of ``code`` (oldest first, or just ``line_id``) to pending
+    while stock allows; returns how many moved."""
+    query = (
+        select(order_lines, customers.c.nickname)
+        .join(customers, customers.c.id == order_lines.c.customer_id)
+        .where(order_lines.c.code == code, order_lines.c.status == "waitlist")
+        .order_by(order_lines.c.id)
+    )
+    if line_id is not None:
+        query = query.where(order_lines.c.id == line_id)
+    product = product_rows(conn, [code]).get(code)
+    moved = 0
+    for line in list(conn.execute(query)):
+        if product is None or not reserve(conn, code, line.qty):
+            break
+        _set_line(conn, line.id, status="pending")
+        changes.ordered(code, line.qty, line.nickname, product)
+        changes.customers.add(line.customer_id)
+        moved += 1
+    return moved
+
+
+def set_status(conn: Connection, changes: Changes, line_ids: Sequence[int], status: str) -> int:
+    """A helper moves lines along; cancelling gives stock back, waitlist lines need promoting.
+
+    Raises :class:`InvalidInput` for an unknown status and :class:`Conflict` for a move
+    that is not allowed (out of cancelled, into waitlist, a waitlist line forward).
+    """
+    if status not in STATUSES:
+        raise InvalidInput(
+            f"unknown status {status!r} (one of {', '.join(STATUSES)})", field="status"
+        )
+    rows = list(conn.execute(select(order_lines).where(order_lines.c.id.in_(list(line_ids)))))
+    missing = set(line_ids) - {r.id for r in rows}
+    if missing:
+        raise NotFound(f"no order line {min(missing)}", field="line")
+    moved = 0
+    for line in rows:
+        if line.status == status:
+            continue
+        if line.status == "cancelled" or status == "waitlist":
+            raise Conflict(
+                f"line {line.id} cannot go from {line.status} to {status}", field="status"
+            )
+        if status == "cancelled":
+            moved += cancel_lines(conn, changes, [line])
+            continue
+        if line.status == "waitlist":
+            if not promote_waitlist(conn, changes, line.code, line.id):
+                raise Conflict(f"not enough stock of {line.code} for line {line.id}", field="stock")
+            if status == "pending":
+                moved += 1
+                continue
+        _set_line(conn, line.id, status=status)
+        changes.customers.add(line.customer_id)
+        moved += 1
+    return moved

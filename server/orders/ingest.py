@@ -1,0 +1,265 @@
+"""Storing a batch of comments, and turning the confident ones into orders.
+
+One batch is one transaction: the comments, their buyers, their parses and any
+order lines (with their stock) commit together or not at all, and nothing is
+acknowledged before that commit. Statements are batched where SQL allows it
+(one look-up for repeats, one for buyers, one multi-row insert for comments),
+so the per-comment cost is mostly the parser's.
+
+What each comment becomes (its ``status``):
+
+- ``ordered`` / ``waitlist``: a confident order, in stock or not;
+- ``duplicate``: the same buyer asked for the same items in the last minute;
+- ``cancelled`` / ``no_match``: a confident cancel, and whether it found anything;
+- ``review``: anything doubtful (low confidence, unknown product, odd quantity,
+  a parser error) waits for a helper;
+- ``question`` and ``other``: nothing to do but show it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, tuple_, update
+
+from server.comments import CommentIn
+from server.db import comments, customers, order_lines, utcnow_iso
+
+from .book import Changes, LineSpec, cancel_for_customer, create_lines
+from .parsing import Parsed
+
+__all__ = ["REPEAT_WINDOW", "Stored", "decide", "is_repeat", "store_batch"]
+
+REPEAT_WINDOW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The acknowledgement for one comment."""
+
+    platform: str
+    message_id: str
+    comment_id: int
+    duplicate: bool
+    intent: str | None
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "id": self.message_id,
+            "comment_id": self.comment_id,
+            "duplicate": self.duplicate,
+            "intent": self.intent,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _New:
+    comment: CommentIn
+    parsed: Parsed
+    customer_id: int
+    comment_id: int
+
+
+def decide(parsed: Parsed, threshold: float, known: set[str]) -> str:
+    """The first status of a comment from its parse alone (before any stock is touched)."""
+    if parsed.intent in ("question", "other"):
+        return parsed.intent
+    if parsed.intent is None or parsed.confidence < threshold:
+        return "review"
+    if parsed.intent == "order":
+        if not parsed.items or any(
+            i.code not in known or i.qty is None or not 0 < i.qty <= 1000 for i in parsed.items
+        ):
+            return "review"
+        return "order"
+    if any(i.code not in known or (i.qty is not None and i.qty <= 0) for i in parsed.items):
+        return "review"
+    return "cancel"
+
+
+def store_batch(
+    conn: Connection,
+    batch: Sequence[tuple[CommentIn, Parsed]],
+    *,
+    changes: Changes,
+    known: set[str],
+    threshold: float,
+    session_id: int | None,
+    now: datetime | None = None,
+) -> list[Stored]:
+    """Store ``batch`` in the caller's transaction; one :class:`Stored` per input, in order."""
+    moment = now or datetime.now(UTC)
+    received = utcnow_iso(moment)
+    keys: list[tuple[str, str]] = [(c.platform, c.id) for c, _ in batch]
+    existing = _existing(conn, keys)
+    fresh: dict[tuple[str, str], tuple[CommentIn, Parsed]] = {}
+    for comment, parsed in batch:
+        if (comment.platform, comment.id) not in existing:
+            fresh.setdefault((comment.platform, comment.id), (comment, parsed))
+    buyers = _upsert_customers(conn, list(fresh.values()))
+    rows = [
+        _comment_row(c, p, buyers[(c.platform, c.user)], session_id, received)
+        for c, p in fresh.values()
+    ]
+    ids: list[int] = []
+    if rows:
+        inserted = conn.execute(
+            comments.insert().returning(comments.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = [r[0] for r in inserted]
+    statuses: dict[tuple[str, str], tuple[int, str]] = {}
+    for (key, (comment, parsed)), comment_id, row in zip(fresh.items(), ids, rows, strict=True):
+        new = _New(comment, parsed, row["customer_id"], comment_id)
+        status = decide(parsed, threshold, known)
+        if status in ("order", "cancel"):
+            status = _act(conn, new, status, changes, session_id, moment)
+            conn.execute(update(comments).where(comments.c.id == comment_id).values(status=status))
+        statuses[key] = (comment_id, status)
+    out: list[Stored] = []
+    seen: set[tuple[str, str]] = set()
+    for (_comment, parsed), key in zip(batch, keys, strict=True):
+        if key in statuses and key not in seen:
+            seen.add(key)
+            comment_id, status = statuses[key]
+            out.append(Stored(*key, comment_id, False, parsed.intent, status))
+        else:
+            first = existing.get(key) or (*statuses[key][:1], parsed.intent, statuses[key][1])
+            out.append(Stored(*key, first[0], True, first[1], first[2]))
+    return out
+
+
+def _existing(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    if not keys:
+        return {}
+    query = select(
+        comments.c.platform, comments.c.message_id, comments.c.id, comments.c.intent,
+        comments.c.status,
+    ).where(tuple_(comments.c.platform, comments.c.message_id).in_(sorted(set(keys))))  # fmt: skip
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in conn.execute(query)}
+
+
+def _upsert_customers(
+    conn: Connection, batch: list[tuple[CommentIn, Parsed]]
+) -> dict[tuple[str, str], int]:
+    """Buyer ids by (platform, user), creating new buyers and noting new names and phones."""
+    wanted = {(c.platform, c.user) for c, _ in batch}
+    if not wanted:
+        return {}
+    query = select(
+        customers.c.id, customers.c.platform, customers.c.handle, customers.c.nickname,
+        customers.c.phone,
+    ).where(tuple_(customers.c.platform, customers.c.handle).in_(sorted(wanted)))  # fmt: skip
+    found = {(r.platform, r.handle): r for r in conn.execute(query)}
+    latest: dict[tuple[str, str], tuple[CommentIn, Parsed]] = {}
+    for comment, parsed in batch:
+        key = (comment.platform, comment.user)
+        previous = latest.get(key)
+        phone = parsed.phone or (previous[1].phone if previous else None)
+        latest[key] = (comment, _with_phone(parsed, phone))
+    missing = [key for key in latest if key not in found]
+    if missing:
+        now = utcnow_iso()
+        conn.execute(
+            customers.insert(),
+            [
+                {
+                    "platform": p,
+                    "handle": h,
+                    "nickname": latest[(p, h)][0].nickname,
+                    "phone": latest[(p, h)][1].phone,
+                    "created_at": now,
+                }
+                for p, h in missing
+            ],
+        )
+        found.update({(r.platform, r.handle): r for r in conn.execute(query)})
+    for key, row in found.items():
+        comment, parsed = latest[key]
+        changes: dict[str, Any] = {}
+        if comment.nickname and comment.nickname != row.nickname:
+            changes["nickname"] = comment.nickname
+        if parsed.phone and parsed.phone != row.phone:
+            changes["phone"] = parsed.phone
+        if changes and key not in missing:
+            conn.execute(update(customers).where(customers.c.id == row.id).values(**changes))
+    return {key: row.id for key, row in found.items()}
+
+
+def _with_phone(parsed: Parsed, phone: str | None) -> Parsed:
+    if phone == parsed.phone:
+        return parsed
+    return Parsed(parsed.intent, parsed.items, phone, parsed.confidence, parsed.data)
+
+
+def _comment_row(
+    comment: CommentIn, parsed: Parsed, customer_id: int, session_id: int | None, received: str
+) -> dict[str, Any]:
+    return {
+        "platform": comment.platform,
+        "message_id": comment.id,
+        "session_id": session_id,
+        "customer_id": customer_id,
+        "nickname": comment.nickname,
+        "text": comment.text,
+        "ts": utcnow_iso(comment.ts) if comment.ts else None,
+        "received_at": received,
+        "intent": parsed.intent,
+        "parse": json.dumps(parsed.data, ensure_ascii=False, separators=(",", ":")),
+        "status": _placeholder(parsed),
+    }
+
+
+def _placeholder(parsed: Parsed) -> str:
+    # Orders and cancels are settled right after the insert; the rest keep this.
+    return parsed.intent if parsed.intent in ("question", "other") else "review"
+
+
+def _act(
+    conn: Connection,
+    new: _New,
+    action: str,
+    changes: Changes,
+    session_id: int | None,
+    moment: datetime,
+) -> str:
+    items = new.parsed.items
+    if action == "cancel":
+        specs = [(str(i.code), i.qty) for i in items]
+        touched = cancel_for_customer(conn, changes, new.customer_id, specs)
+        return "cancelled" if touched else "no_match"
+    lines = [LineSpec(str(i.code), float(i.qty or 0)) for i in items]
+    if is_repeat(conn, new.customer_id, lines, moment):
+        return "duplicate"
+    statuses = create_lines(
+        conn,
+        changes,
+        customer_id=new.customer_id,
+        nickname=new.comment.nickname,
+        comment_id=new.comment_id,
+        session_id=session_id,
+        specs=lines,
+        now=utcnow_iso(moment),
+    )
+    return "ordered" if "pending" in statuses else "waitlist"
+
+
+def is_repeat(conn: Connection, customer_id: int, lines: list[LineSpec], moment: datetime) -> bool:
+    """Did this buyer order exactly these items in the last minute (still open)?"""
+    since = utcnow_iso(moment - REPEAT_WINDOW)
+    query = select(order_lines.c.comment_id, order_lines.c.code, order_lines.c.qty).where(
+        order_lines.c.customer_id == customer_id,
+        order_lines.c.created_at >= since,
+        order_lines.c.status.in_(("pending", "confirmed", "waitlist")),
+    )
+    recent: dict[Any, list[tuple[str, float]]] = {}
+    for comment_id, code, qty in conn.execute(query):
+        recent.setdefault(comment_id, []).append((code, round(qty, 3)))
+    wanted = sorted((s.code, round(s.qty, 3)) for s in lines)
+    return any(sorted(items) == wanted for items in recent.values())
