@@ -159,7 +159,12 @@ class ProductMatcher:
             return Mention(code, i, i + 1, "code" if code else "unknown")
         if token.kind != "word":
             return None
-        return self._exact_at(tokens, i, blocked) or self._fuzzy_at(tokens, i, blocked)
+        exact = self._exact_at(tokens, i, blocked)
+        # A longer typo'd name beats a shorter exact alias: "mat ongg" is "mật ong"
+        # misspelt, not "mật" followed by a stray word.
+        longest = 1 if exact is None else exact.end - exact.start + 1
+        fuzzy = self._fuzzy_at(tokens, i, blocked, min_size=longest)
+        return fuzzy or exact
 
     def _exact_at(self, tokens: Sequence[Token], i: int, blocked: set[int]) -> Mention | None:
         for phrase in self._index.get(tokens[i].fold, ()):
@@ -181,8 +186,10 @@ class ProductMatcher:
                 return Mention(phrase.code, i, end, "accent")
         return None
 
-    def _fuzzy_at(self, tokens: Sequence[Token], i: int, blocked: set[int]) -> Mention | None:
-        for size in (3, 2, 1):
+    def _fuzzy_at(
+        self, tokens: Sequence[Token], i: int, blocked: set[int], min_size: int
+    ) -> Mention | None:
+        for size in range(3, min_size - 1, -1):
             window = tokens[i : i + size]
             if len(window) < size or any(
                 t.kind != "word" or (i + k) in blocked for k, t in enumerate(window)
