@@ -29,7 +29,8 @@ def word_matches(token: Token, low: str, folded: str) -> bool:
 class Phrases:
     """A set of one- or several-word keywords, indexed by the folded first word."""
 
-    def __init__(self, phrases: Iterable[str]) -> None:
+    def __init__(self, phrases: Iterable[str], *, strict: bool = False) -> None:
+        self._strict = strict  # diacritics required: "ngõ" (lane) but not "Ngô" (a surname)
         self._index: dict[str, list[tuple[tuple[str, str], ...]]] = {}
         for phrase in phrases:
             words = tuple((w, fold(w)) for w in phrase.lower().split())
@@ -46,7 +47,10 @@ class Phrases:
         for words in options:
             end = i + len(words)
             if end <= len(tokens) and all(
-                word_matches(tokens[i + k], low, folded) for k, (low, folded) in enumerate(words)
+                tokens[i + k].low == low
+                if self._strict
+                else word_matches(tokens[i + k], low, folded)
+                for k, (low, folded) in enumerate(words)
             ):
                 return len(words)
         return 0
@@ -155,6 +159,12 @@ FILLERS = _words(
     "for, the, it, ya, nhanh, nhé, ạ, rồi, r, vậy, vay, z, v, nào, thì, thi, có, co, lại, "
     "lai, ơ, ủa, hihi, haha, hehe, ha, nữa, nx, cái, là, la"
 )
+# Where an address starts; addresses come last, and their numbers are house numbers.
+ADDRESS = Phrases(
+    ["địa chỉ", "đ/c", "ngõ", "ngách", "hẻm", "số nhà", "thôn", "xóm", "tổ dân phố", "khu phố"],
+    strict=True,
+)
+ADDRESS_PLAIN = _words("dia chi, so nha, alamat, address")
 # Phrases that contain a product or order word but are neither.
 NOT_ORDERS = _words(
     "cảm ơn, cam on, cám ơn, mang về, mang theo, mang đi, lấy vợ, lấy chồng, lấy lương, "

@@ -101,6 +101,7 @@ class _Qty:
     unit: Unit | None
     words: bool
     unit_at: tuple[int, int] | None = None  # token range of the unit word
+    marked: bool = False  # "x2", "sl 2": written as a quantity on purpose
 
 
 @dataclass(slots=True)
@@ -151,6 +152,7 @@ class Parser:
         """Read one comment; ``pinned`` is the code of the product on screen, if any."""
         scan = _Scan(text, tokenize(text, self._pattern))
         phone = self._phone(scan)
+        _address(scan)
         blocked = {k for i, j in lx.NOT_ORDERS.find(scan.tokens) for k in range(i, j)}
         mentions = self._mentions(scan, blocked | scan.used)
         qtys = self._quantities(scan, mentions)
@@ -323,6 +325,26 @@ class Parser:
 # -- quantities ----------------------------------------------------------------
 
 
+def _address(scan: _Scan) -> None:
+    """Mark an address ("Ngõ 5 Kim Mã, Ba Đình") as read: up to the end of the comment,
+    a phone number, a product code or an order word, whichever comes first."""
+    tokens = scan.tokens
+    for i in range(len(tokens)):
+        if i in scan.used:
+            continue
+        if lx.ADDRESS.match_at(tokens, i) or lx.ADDRESS_PLAIN.match_at(tokens, i):
+            end = next((k for k in range(i + 1, len(tokens)) if _ends_address(scan, k)), None)
+            end = len(tokens) if end is None else end
+            scan.note("address", i, end)
+            scan.used.update(range(i, end))
+            return
+
+
+def _ends_address(scan: _Scan, k: int) -> bool:
+    token = scan.tokens[k]
+    return k in scan.used or token.kind == "code" or bool(lx.ORDER_VERBS.match_at(scan.tokens, k))
+
+
 def _quantity_at(scan: _Scan, i: int, product_starts: set[int]) -> _Qty | None:
     tokens = scan.tokens
     amount = read_amount(tokens, i)
@@ -349,7 +371,8 @@ def _quantity_at(scan: _Scan, i: int, product_starts: set[int]) -> _Qty | None:
         and not _words_are_quantity(scan, amount.start, j, product_starts)
     ):
         return None
-    return _Qty(value, amount.start, j, unit, amount.words, unit_at)
+    marked = amount.start > 0 and tokens[amount.start - 1] in lx.MULTIPLIERS
+    return _Qty(value, amount.start, j, unit, amount.words, unit_at, marked)
 
 
 def _unit_and_half(tokens: Sequence[Token], i: int) -> _Qty | None:
@@ -593,7 +616,7 @@ def _unresolved(cues: _Cues, mention: Mention | None, qty: _Qty | None) -> int:
     """Did this pair order something we cannot name (``B7 x1``, ``lấy 2 hũ mắm tôm``)?"""
     if mention is not None:
         return int(mention.code is None)
-    return int(qty is not None and (bool(cues.verbs) or qty.unit is not None))
+    return int(qty is not None and (bool(cues.verbs) or qty.unit is not None or qty.marked))
 
 
 def _product_score(mention: Mention | None, has_verb: bool) -> float:

@@ -205,3 +205,28 @@ def test_empty_catalog_parses_without_products():
     assert result.intent == "order"
     assert result.items == ()
     assert result.phone == "0912345678"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "chốt 1 chai mật ong, 0912.345.678, Ngõ 5 Kim Mã, Ba Đình",
+        "B2 1 chai, dia chi 15 Tran Phu",
+    ],
+)
+def test_house_numbers_in_addresses_are_not_quantities(parser, text):
+    result = parser.parse(text)
+    assert _items(result) == [("B2", 1)]
+    assert result.confidence >= 0.8
+    assert any(e.kind == "address" for e in result.evidence)
+
+
+def test_address_stops_at_an_order_word_and_needs_diacritics(parser):
+    assert _items(parser.parse("thôn 3 xã Bằng Vân, lấy 2 cân", pinned="A1")) == [("A1", 2)]
+    assert _items(parser.parse("chị Ngô lấy 2 cân", pinned="A1")) == [("A1", 2)]
+
+
+def test_marked_quantity_without_product_goes_to_review(parser):
+    result = parser.parse("sl 2")
+    assert (result.intent, result.items) == ("order", ())
+    assert result.confidence < 0.5
