@@ -90,9 +90,15 @@ def _load_segments(transcript: Path | None, model: str | None, recording: Path) 
 
     if transcript is not None:
         return load_transcript(transcript)
-    if model is None:
-        raise click.UsageError("give --transcript FILE.json or --model NAME_OR_DIR for captions")
-    return transcribe_recording(recording, model)
+    shown = [-1]
+
+    def progress(done: float, total: float) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent // 10 != shown[0]:
+            shown[0] = percent // 10
+            click.echo(f"Transcribing {recording.name}: {percent}%", err=True)
+
+    return transcribe_recording(recording, model, progress)
 
 
 @click.command()
@@ -136,7 +142,7 @@ def _load_segments(transcript: Path | None, model: str | None, recording: Path) 
     default="karaoke",
     show_default=True,
 )
-@click.option("--model", help="Whisper model name or folder, to transcribe the recording.")
+@click.option("--model", help="Whisper model name or folder [default: the transcriber's].")
 @click.option(
     "--transcript",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -210,13 +216,12 @@ def _run(**kw: Any) -> None:
     )
     events = _load_events(kw["events_file"], kw["session"], kw["data"])
     products = read_catalog(kw["catalog"]) if kw["catalog"] else {}
-    segments = _load_segments(kw["transcript"], kw["model"], recording)
     source = prepare(
         recording,
         options=options,
         events=events,
         products=products,
-        segments=segments,
+        segments=lambda: _load_segments(kw["transcript"], kw["model"], recording),
         start_flag=_parse_start(kw["recording_start"]),
         offset=kw["offset"],
     )

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import queue
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -132,17 +132,20 @@ def prepare(
     options: Options,
     events: list[Event] | None,
     products: dict[str, Product],
-    segments: list[Segment],
+    segments: Sequence[Segment] | Callable[[], Sequence[Segment]],
     start_flag: datetime | None = None,
     offset: float | None = None,
 ) -> Source:
+    """Check the tools and the recording, then get the transcript (a callable is
+    only called once the recording has passed, so a bad file fails fast)."""
     check_ffmpeg()
     info = probe(recording)
     loudness = check_recording(info, options.min_len)
     start = (
         resolve_recording_start(info, events, start_flag, offset) if events is not None else None
     )
-    return Source(info, loudness, events, start, products, segments)
+    said = list(segments() if callable(segments) else segments)
+    return Source(info, loudness, events, start, products, said)
 
 
 def make_plan(source: Source, options: Options) -> list[ClipPlan]:

@@ -9,7 +9,7 @@ segments is accepted too, so an editor can hand-fix a transcript and inject it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,18 +69,18 @@ def load_transcript(path: Path) -> list[Segment]:
     return segments_from_json(data, str(path))
 
 
-def transcribe_recording(path: Path, model: str) -> list[Segment]:
-    """Run the transcriber (its cache makes a second run free)."""
+def transcribe_recording(
+    path: Path,
+    model: str | None = None,
+    progress: Callable[[float, float], None] | None = None,
+) -> list[Segment]:
+    """Run the transcriber (its cache makes a second run on the same file free).
+    ``progress`` gets (seconds done, seconds in all)."""
+    from transcribe import TranscribeError, Transcriber
+
     try:
-        from transcribe import Transcriber  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise StudioError(f"transcription is not available: {exc}") from None
-    try:
-        transcriber = Transcriber(model)
-        result = transcriber.transcribe(path)
-    except StudioError:
-        raise
-    except Exception as exc:  # the transcriber's own errors carry a readable message
-        raise StudioError(f"transcription of {path} failed: {exc}") from None
-    segments = getattr(result, "segments", result)
-    return list(segments)
+        transcriber = Transcriber(model) if model else Transcriber()
+        result = transcriber.transcribe(path, progress=progress)
+    except TranscribeError as exc:
+        raise StudioError(f"transcription of {path.name} failed: {exc}") from None
+    return list(result.segments)

@@ -291,3 +291,31 @@ def test_bad_event_line_is_named(live: Live, tmp_path: Path) -> None:
     events.write_text('{"t": "2026-11-20T12:00:00Z", "type": "session_started"}\nnot json\n')
     result = clips(live.recording, "--events", events, "--transcript", live.transcript)
     assert result.exit_code != 0 and "e.jsonl, line 2: not valid JSON" in result.output
+
+
+@pytest.mark.slow
+def test_transcribes_with_a_whisper_model_when_no_transcript_is_given(
+    make_recording: MakeRecording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transcribe.tiny import build_tiny_model
+
+    monkeypatch.setenv("CHOTDON_CACHE_DIR", str(tmp_path / "cache"))
+    model = build_tiny_model(tmp_path / "tiny-whisper")
+    recording = make_recording("short-live.mp4", 20)
+    events = write_events(
+        tmp_path / "e.jsonl",
+        [
+            {"t": iso(0), "type": "session_started"},
+            {"t": iso(1), "type": "product_pinned", "code": "B2"},
+            {"t": iso(19.5), "type": "session_stopped"},
+        ],
+    )
+    out = tmp_path / "out"
+    result = clips(recording, "--events", events, "--offset", "0", "--catalog", CATALOG,
+                   "--model", model, "--out", out, "--plan-only")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Transcribing short-live.mp4" in result.stderr
+    (clip,) = json.loads((out / "clips.json").read_text(encoding="utf-8"))["clips"]
+    assert clip["code"] == "B2" and 1 <= clip["start"] < clip["end"] <= 19.5
+    assert clip["end"] - clip["start"] >= 15
+    assert list((tmp_path / "cache").rglob("*.json"))  # the transcript was cached
