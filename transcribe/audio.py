@@ -1,0 +1,110 @@
+"""Decoding recordings in bounded memory.
+
+``faster_whisper.decode_audio`` returns the whole file as one array: 16 kHz
+float32 is 230 MB an hour, too much for a 3-hour live on a cheap laptop that
+is also running the model. Here PyAV decodes and resamples frame by frame and
+we hand out chunks of about ten minutes (38 MB) that are transcribed one after
+another, with their timestamps offset.
+
+Ten minutes is long enough that chunk edges are rare (18 in three hours) and
+VAD has context, short enough to bound memory. An edge that falls inside a word
+would split it, so each chunk ends at the quietest half second of its last
+fifteen seconds; the rest is carried into the next chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from transcribe.errors import AudioError
+
+__all__ = ["SAMPLE_RATE", "AudioChunk", "iter_chunks", "probe_duration"]
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+
+
+class AudioChunk(NamedTuple):
+    offset: float  # seconds from the start of the recording
+    samples: np.ndarray  # float32 mono at SAMPLE_RATE
+
+
+def probe_duration(path: Path) -> float | None:
+    """Duration in seconds from the container, or None when it does not say."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioError(f"{path}: no audio stream")
+            stream = container.streams.audio[0]
+            if stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base)
+            if container.duration is not None:
+                return container.duration / 1_000_000
+    except av.FFmpegError as exc:
+        raise AudioError(f"{path}: cannot read audio ({exc})") from None
+    return None
+
+
+def _frames(path: Path) -> Iterator[np.ndarray]:
+    import av
+
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioError(f"{path}: no audio stream")
+            stream = container.streams.audio[0]
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.InvalidDataError:
+                    continue  # a damaged packet in a long recording: skip, keep going
+                for frame in frames:
+                    for out in resampler.resample(frame):
+                        yield out.to_ndarray().reshape(-1)
+            for out in resampler.resample(None):
+                yield out.to_ndarray().reshape(-1)
+    except av.FFmpegError as exc:
+        raise AudioError(f"{path}: cannot read audio ({exc})") from None
+
+
+def _quiet_cut(samples: np.ndarray, search: int, window: int) -> int:
+    """Index of the middle of the quietest ``window`` within the last ``search`` samples."""
+    tail = samples[-search:]
+    n = len(tail) // window
+    if n < 2:
+        return len(samples)
+    energy = (tail[: n * window].reshape(n, window) ** 2).mean(axis=1)
+    best = int(np.argmin(energy))
+    return len(samples) - len(tail) + best * window + window // 2
+
+
+def iter_chunks(
+    path: Path, chunk_seconds: float = 600.0, search_seconds: float = 15.0
+) -> Iterator[AudioChunk]:
+    """Yield the recording as consecutive mono 16 kHz chunks of about ``chunk_seconds``."""
+    target = int(chunk_seconds * SAMPLE_RATE)
+    search = min(int(search_seconds * SAMPLE_RATE), target // 2)
+    pending: list[np.ndarray] = []
+    size = 0
+    offset = 0
+    for frame in _frames(path):
+        pending.append(frame)
+        size += len(frame)
+        if size < target + search:
+            continue
+        buffer = np.concatenate(pending)
+        cut = _quiet_cut(buffer[:target], search, SAMPLE_RATE // 2)
+        yield AudioChunk(offset / SAMPLE_RATE, buffer[:cut].astype(np.float32, copy=False))
+        offset += cut
+        pending, size = [buffer[cut:].copy()], len(buffer) - cut
+    if size:
+        yield AudioChunk(offset / SAMPLE_RATE, np.concatenate(pending).astype(np.float32))

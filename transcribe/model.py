@@ -1,0 +1,132 @@
+"""Finding and loading a Whisper model in CTranslate2 format.
+
+A model is either a folder (used as it is: it must hold ``model.bin`` and
+``tokenizer.json``; without the tokenizer faster-whisper would fetch one from
+the internet) or a name such as ``small`` that faster-whisper resolves through
+the Hugging Face cache, downloading it when online. Sellers are often offline,
+so a missing model ends with a message that says exactly what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from transcribe.errors import ModelNotFoundError, TranscribeError
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+__all__ = ["REQUIRED_FILES", "load_model", "model_identity", "pick_device", "resolve_model"]
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_FILES = ("model.bin", "tokenizer.json")
+
+_HOW_TO = """\
+No Whisper model {what}.
+chotdon needs a Whisper model in CTranslate2 format. Either:
+  * connect to the internet once and run again: `--model {name}` is downloaded
+    into the Hugging Face cache ({cache}) and works offline afterwards; or
+  * copy a model folder (model.bin, config.json, tokenizer.json, vocabulary.json;
+    e.g. from https://huggingface.co/Systran/faster-whisper-small) anywhere,
+    for example ~/chotdon-models/whisper-small, and pass its path:
+    `--model /path/to/folder`.
+A Vietnamese fine-tune such as PhoWhisper works too, once converted:
+    pip install transformers torch
+    ct2-transformers-converter --model vinai/PhoWhisper-small \\
+        --output_dir ~/chotdon-models/phowhisper-small \\
+        --copy_files tokenizer.json preprocessor_config.json --quantization int8
+    chotdon transcribe FILE --model ~/chotdon-models/phowhisper-small
+More in docs/transcribe.md."""
+
+
+def _hf_cache() -> str:
+    try:
+        from huggingface_hub import constants
+
+        return str(constants.HF_HUB_CACHE)
+    except ImportError:  # pragma: no cover - faster-whisper depends on it
+        return "~/.cache/huggingface/hub"
+
+
+def _looks_like_path(name: str) -> bool:
+    # "owner/repo" is a Hub id; anything else with a separator is a folder.
+    if name.startswith(("/", ".", "~")) or "\\" in name or (os.sep != "/" and os.sep in name):
+        return True
+    return name.count("/") > 1
+
+
+def _check_folder(folder: Path) -> Path:
+    missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
+    if missing:
+        raise ModelNotFoundError(
+            f"model folder {folder} is missing {', '.join(missing)}; a CTranslate2 Whisper "
+            "model folder needs model.bin and tokenizer.json (copy tokenizer.json from the "
+            "original model, or convert with --copy_files tokenizer.json)"
+        )
+    return folder
+
+
+def resolve_model(name_or_dir: str) -> Path:
+    """The folder holding the model, or ModelNotFoundError with instructions."""
+    folder = Path(name_or_dir).expanduser()
+    if folder.is_dir():
+        return _check_folder(folder.resolve())
+    if _looks_like_path(name_or_dir):
+        raise ModelNotFoundError(
+            _HOW_TO.format(what=f"folder at {folder}", name="small", cache=_hf_cache())
+        )
+    from faster_whisper.utils import download_model
+
+    try:
+        path = download_model(name_or_dir)
+    except ValueError as exc:  # not a known size and not "owner/repo"
+        raise TranscribeError(f"unknown model {name_or_dir!r}: {exc}") from None
+    except Exception as exc:  # offline, no cache, hub down: all mean "no model here"
+        logger.debug("model download failed", exc_info=True)
+        what = f"named {name_or_dir!r} in the local cache and it cannot be downloaded"
+        message = _HOW_TO.format(what=what, name=name_or_dir, cache=_hf_cache())
+        raise ModelNotFoundError(f"{message}\n({type(exc).__name__}: {exc})") from None
+    return _check_folder(Path(path))
+
+
+def model_identity(folder: Path) -> str:
+    """A short fingerprint of a model folder, for cache keys.
+
+    Hashing a 500 MB ``model.bin`` on every run would cost seconds, so we hash
+    its size and modification time with the small config files instead.
+    """
+    digest = hashlib.sha256(str(folder).encode())
+    for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.json"):
+        path = folder / name
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
+
+
+def pick_device(device: str, compute_type: str | None) -> tuple[str, str]:
+    """Resolve ``auto`` and the default compute type: int8 on CPU, float16 on CUDA."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise TranscribeError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device == "auto":
+        import ctranslate2
+
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    return device, compute_type or ("int8" if device == "cpu" else "float16")
+
+
+def load_model(folder: Path, device: str, compute_type: str, cpu_threads: int) -> WhisperModel:
+    from faster_whisper import WhisperModel
+
+    logger.info("loading %s on %s (%s)", folder, device, compute_type)
+    try:
+        return WhisperModel(
+            str(folder), device=device, compute_type=compute_type, cpu_threads=cpu_threads
+        )
+    except (RuntimeError, ValueError) as exc:
+        raise TranscribeError(f"cannot load model {folder} on {device}: {exc}") from None
