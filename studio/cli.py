@@ -81,7 +81,11 @@ def _load_events(events_file: Path | None, session: int | None, data: Path | Non
     if session is not None:
         from server.events import read_session_events
 
-        return parse_events(read_session_events(data, session), source=f"session {session}")
+        records = read_session_events(data, session)
+        if not records:
+            where = data or "the default data folder"
+            raise StudioError(f"session {session} has no events in {where}")
+        return parse_events(records, source=f"session {session}")
     return None
 
 

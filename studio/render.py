@@ -79,7 +79,8 @@ def _framed(video: Any, job: RenderJob) -> Any:
         return video.filter("scale", width, height, flags="bicubic")
     # Letterbox: the picture fitted in the middle over a blurred, zoomed copy of
     # itself. The blur runs at 1/8 size: same look, a fraction of the cost.
-    fg, bg = video.split()
+    copies = video.split()
+    fg, bg = copies[0], copies[1]
     small_w, small_h = width // 8 // 2 * 2, height // 8 // 2 * 2
     bg = (
         bg.filter("scale", small_w, small_h, force_original_aspect_ratio="increase")
