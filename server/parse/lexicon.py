@@ -10,7 +10,7 @@ accents types the right ones far more often than not. Teencode spellings (``ko``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 
 from server.parse.normalise import Token, fold
 
@@ -39,13 +39,16 @@ class Phrases:
         for options in self._index.values():
             options.sort(key=len, reverse=True)  # longest phrase wins
 
-    def match_at(self, tokens: Sequence[Token], i: int) -> int:
-        """Number of tokens of the longest phrase starting at ``tokens[i]`` (0 if none)."""
+    def match_at(self, tokens: Sequence[Token], i: int, skip: Container[int] = frozenset()) -> int:
+        """Number of tokens of the longest phrase starting at ``tokens[i]`` (0 if none);
+        a phrase may not cover any index in ``skip``."""
         options = self._index.get(tokens[i].fold)
         if not options:
             return 0
         for words in options:
             end = i + len(words)
+            if any(k in skip for k in range(i, end)):
+                continue
             if end <= len(tokens) and all(
                 tokens[i + k].low == low
                 if self._strict
@@ -55,12 +58,14 @@ class Phrases:
                 return len(words)
         return 0
 
-    def find(self, tokens: Sequence[Token]) -> list[tuple[int, int]]:
-        """Non-overlapping ``(i, j)`` token ranges matched, left to right."""
+    def find(
+        self, tokens: Sequence[Token], skip: Container[int] = frozenset()
+    ) -> list[tuple[int, int]]:
+        """Non-overlapping ``(i, j)`` token ranges matched left to right, avoiding ``skip``."""
         found: list[tuple[int, int]] = []
         i = 0
         while i < len(tokens):
-            length = self.match_at(tokens, i)
+            length = 0 if i in skip else self.match_at(tokens, i, skip)
             if length:
                 found.append((i, i + length))
                 i += length
@@ -104,7 +109,8 @@ NEGATIONS = _words(
 THEN_STOP = _words("thôi, nữa, nx")
 # Cues that make a comment a question on their own.
 STRONG_QUESTION = _words(
-    "bao nhiêu, bao nhiu, nhiêu, nhiu, bn, bnh, bnhiu, mấy, may, giá, bao lâu, bao giờ, "
+    "bao nhiêu, bao nhiu, nhiêu, nhiu, bao tiền, nhiêu tiền, bn, bnh, bnhiu, mấy, may, giá, "
+    "bao lâu, bao giờ, "
     "khi nào, lúc nào, thế nào, như nào, như thế nào, ntn, sao, tại sao, vì sao, ở đâu, "
     "đâu vậy, hỏi, gì, j, nào, được không, đc không, dc ko, được ko, đc ko, dc k, được k, "
     "đc k, ko ạ, có không, có ko, how, how much, what, when, where, price, harga, berapa, "
@@ -161,7 +167,7 @@ FILLERS = _words(
 )
 # Where an address starts; addresses come last, and their numbers are house numbers.
 ADDRESS = Phrases(
-    ["địa chỉ", "đ/c", "ngõ", "ngách", "hẻm", "số nhà", "thôn", "xóm", "tổ dân phố", "khu phố"],
+    ["địa chỉ", "đ / c", "ngõ", "ngách", "hẻm", "số nhà", "thôn", "xóm", "tổ dân phố", "khu phố"],
     strict=True,
 )
 ADDRESS_PLAIN = _words("dia chi, so nha, alamat, address")

@@ -76,6 +76,11 @@ class _Phrase:
     compact: str
 
 
+def _phrase(code: str, low: tuple[str, ...]) -> _Phrase:
+    folded = tuple(fold(w) for w in low)
+    return _Phrase(code, low, folded, "".join(folded))
+
+
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment distance, or ``limit + 1`` as soon as it must exceed it."""
     if abs(len(a) - len(b)) > limit:
@@ -115,28 +120,48 @@ def _code_pattern(codes: Iterable[str]) -> str:
 class ProductMatcher:
     """Indexes a catalog once; :meth:`find` then runs per comment."""
 
-    def __init__(self, entries: Iterable[CatalogLike]) -> None:
+    def __init__(self, catalog: Iterable[CatalogLike]) -> None:
         self.codes: dict[str, str] = {}
         self._index: dict[str, list[_Phrase]] = {}
         self._by_initial: dict[str, list[_Phrase]] = {}
         self._fuzzy_cache: dict[str, tuple[str, int] | None] = {}
+        entries = list(catalog)
         for entry in entries:
             code = entry.code.strip().lstrip("#").upper()
             self.codes[code.lower()] = code
             for text in (entry.name, *entry.aliases):
                 self._add_phrase(code, text)
+        self._add_name_prefixes(entries)
         for options in self._index.values():
             options.sort(key=lambda p: len(p.folded), reverse=True)
         self.code_pattern = _code_pattern(self.codes)
 
+    def _add_name_prefixes(self, entries: list[CatalogLike]) -> None:
+        """Buyers shorten names ("chè shan tuyết" for "Chè Shan tuyết cổ thụ"): the
+        first two or more words of a name count too, unless two products share them
+        or they already are a phrase."""
+        known = {p.folded for options in self._index.values() for p in options}
+        owners: dict[tuple[str, ...], set[str]] = {}
+        prefixes: dict[tuple[str, ...], _Phrase] = {}
+        for entry in entries:
+            code = entry.code.strip().lstrip("#").upper()
+            low = tuple(re.findall(r"\w+", entry.name.lower()))
+            for size in range(2, len(low)):
+                phrase = _phrase(code, low[:size])
+                owners.setdefault(phrase.folded, set()).add(code)
+                prefixes.setdefault(phrase.folded, phrase)
+        for folded, phrase in prefixes.items():
+            if folded not in known and len(owners[folded]) == 1:
+                self._register(phrase, fuzzy=False)  # "mật ong bao" is not "mật ong bạc"
+
     def _add_phrase(self, code: str, text: str) -> None:
         low = tuple(re.findall(r"\w+", text.lower()))
-        if not low:
-            return
-        folded = tuple(fold(w) for w in low)
-        phrase = _Phrase(code, low, folded, "".join(folded))
-        self._index.setdefault(folded[0], []).append(phrase)
-        if len(phrase.compact) >= _FUZZY_MIN_LEN:
+        if low:
+            self._register(_phrase(code, low))
+
+    def _register(self, phrase: _Phrase, *, fuzzy: bool = True) -> None:
+        self._index.setdefault(phrase.folded[0], []).append(phrase)
+        if fuzzy and len(phrase.compact) >= _FUZZY_MIN_LEN:
             self._by_initial.setdefault(phrase.compact[:2], []).append(phrase)
 
     def find(self, tokens: Sequence[Token], blocked: set[int]) -> list[Mention]:

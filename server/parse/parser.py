@@ -122,7 +122,7 @@ class _Scan:
         return not any(k in self.used for k in range(i, j))
 
     def find(self, phrases: lx.Phrases) -> list[tuple[int, int]]:
-        return [(i, j) for i, j in phrases.find(self.tokens) if self.free(i, j)]
+        return phrases.find(self.tokens, self.used)
 
 
 @dataclass(slots=True)

@@ -96,3 +96,21 @@ def test_blocked_tokens_are_skipped(matcher):
 )
 def test_edit_distance(a, b, limit, distance):
     assert edit_distance(a, b, limit) == distance
+
+
+def test_first_words_of_a_name_match_unless_shared():
+    matcher = ProductMatcher(
+        [
+            CatalogEntry("B1", "Chè Shan tuyết cổ thụ", "hộp", ()),
+            CatalogEntry("T1", "Thịt trâu gác bếp", "kg", ()),
+            CatalogEntry("T2", "Thịt trâu khô", "kg", ()),
+        ]
+    )
+    assert _find(matcher, "1 hộp chè shan tuyết") == [("B1", "alias", "chè shan tuyết")]
+    assert _find(matcher, "thịt trâu gác") == [("T1", "alias", "thịt trâu gác")]
+    assert _find(matcher, "2 cân thịt trâu") == []  # both products start that way
+
+
+def test_name_prefixes_are_not_fuzzy(matcher):
+    # "mật ong bao" is one letter from the prefix "mật ong bạc", but "bao" starts "bao nhiêu".
+    assert _find(matcher, "mật ong bao nhiêu") == [("B2", "alias", "mật ong")]

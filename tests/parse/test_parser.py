@@ -230,3 +230,8 @@ def test_marked_quantity_without_product_goes_to_review(parser):
     result = parser.parse("sl 2")
     assert (result.intent, result.items) == ("order", ())
     assert result.confidence < 0.5
+
+
+def test_question_cue_right_after_a_product_name(parser):
+    assert parser.parse("2 chai mật ong bao tiền").intent == "question"
+    assert parser.parse("2 chai mật ong bao nhiêu tiền").intent == "question"
