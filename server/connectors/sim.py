@@ -152,6 +152,8 @@ class SimConnector:
             wait = due_at / self.speed - (self._clock() - started)
             if wait > 0:
                 await self._sleep(wait)
+            else:  # behind schedule (high speed): still let the event loop breathe
+                await asyncio.sleep(0)
             elapsed = (self._clock() - started) * self.speed
             batch = self._take_due(elapsed)
             await emit(batch)

@@ -185,3 +185,24 @@ def test_demo_audience_is_a_valid_eight_minute_show():
     # phone numbers in the demo are the obviously fake 0900 000 xxx series
     digits = [re.sub(r"\D", "", m) for m in re.findall(r"(?<!\d)(?:\+?84|0)[\d .-]{8,13}", text)]
     assert digits and all(re.fullmatch(r"(84|0)900000\d{3}", d) for d in digits), digits
+
+
+async def test_replay_behind_schedule_still_yields_to_the_event_loop(tmp_path):
+    path = write(tmp_path, {"user": "u", "text": "a"}, {"user": "v", "text": "b"})
+    main_ran = False
+    batches = 0
+
+    async def emit(batch):
+        nonlocal batches
+        batches += 1
+        if batches > 1000 and not main_ran:
+            raise AssertionError("the replay starved the event loop")
+
+    task = asyncio.ensure_future(SimConnector(path, speed=1e9, loop=True).run(emit))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    main_ran = True
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
