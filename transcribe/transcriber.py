@@ -239,8 +239,15 @@ class Transcriber:
                     progress(hit.info.duration, hit.info.duration)
                 return hit
         started = time.perf_counter()
-        segments = tuple(self.stream(path, options, progress))
-        duration = probe_duration(path) or (segments[-1].end if segments else 0.0)
+        decoded = [0.0]
+
+        def track(done: float, total: float) -> None:
+            decoded[0] = total  # what was actually decoded, not the container's estimate
+            if progress:
+                progress(done, total)
+
+        segments = tuple(self.stream(path, options, track))
+        duration = decoded[0] or probe_duration(path) or 0.0
         info = TranscriptionInfo(
             options.language,
             round(duration, 3),
