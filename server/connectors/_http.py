@@ -1,15 +1,49 @@
-"""Small HTTP helpers shared by the polling connectors (Facebook, Shopee)."""
+"""Small HTTP helpers shared by the polling connectors (Facebook, Shopee).
+
+Both platforms take secrets in the query string (``access_token``, and the
+Shopee ``sign``), and httpx logs every request URL at INFO level. A filter
+on the ``httpx`` logger masks those parameters, so turning on INFO logging
+to debug a live never writes a token to disk.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 
 import httpx
 
 from server.connectors.base import ConnectorError
 
-__all__ = ["get_json", "header_seconds"]
+__all__ = ["SecretQueryFilter", "get_json", "header_seconds", "redact"]
+
+_SECRET_PARAM = re.compile(r"(?i)\b(access_token|sign|partner_key)=[^&\s\"']*")
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of secret query parameters replaced by ``***``."""
+    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", text)
+
+
+class SecretQueryFilter(logging.Filter):
+    """Masks secret query parameters in log records (URLs logged by httpx)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact(str(a)) if isinstance(a, httpx.URL | str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def _install_filter() -> None:
+    target = logging.getLogger("httpx")
+    if not any(isinstance(f, SecretQueryFilter) for f in target.filters):
+        target.addFilter(SecretQueryFilter())
 
 
 async def get_json(
@@ -19,6 +53,7 @@ async def get_json(
 
     The URL is never put in messages: its query string carries access tokens.
     """
+    _install_filter()
     try:
         response = await client.get(url, params=params)
     except httpx.TimeoutException as exc:

@@ -260,3 +260,19 @@ def test_build_connector_names_missing_facebook_options():
         build_connector("facebook", live_video_id=VIDEO, page_token="x")
     conn = build_connector("facebook", live_video_id=VIDEO, access_token=TOKEN)
     assert conn.name == "facebook"
+
+
+async def test_tokens_are_masked_in_httpx_request_logs(fake_server, collector, clock, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="httpx")
+    server = await fake_server(FakeGraph([graph_comment(1)]))
+    sleep, _ = polls_until(stop_after=1)
+    sup = supervise(connector(server, sleep), collector, clock)
+    sup.start()
+    await collector.wait_for(lambda: len(collector.comments) >= 1)
+    await sup.stop()
+    logged = caplog.text
+    assert "HTTP Request: GET" in logged
+    assert "access_token=***" in logged
+    assert TOKEN not in logged
