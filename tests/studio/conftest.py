@@ -97,20 +97,22 @@ def write_events(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def sentences(start: float, end: float, texts: list[str], every: float = 5.0) -> list[Segment]:
-    """Hand-built transcript: a ~4 s sentence every ``every`` seconds, with
+def sentences(
+    start: float, end: float, texts: list[str], every: float = 5.0, length: float = 4.0
+) -> list[Segment]:
+    """Hand-built transcript: a ``length`` s sentence every ``every`` seconds, with
     evenly spaced word times (what karaoke highlighting needs)."""
     segments: list[Segment] = []
     t, index = start, 0
-    while t + 4.0 <= end:
+    while t + length <= end:
         text = texts[index % len(texts)]
         tokens = text.split()
-        step = 4.0 / len(tokens)
+        step = length / len(tokens)
         words = tuple(
             Word(round(t + i * step, 3), round(t + (i + 1) * step, 3), " " + w, 0.9)
             for i, w in enumerate(tokens)
         )
-        segments.append(Segment(index, t, t + 4.0, text, words))
+        segments.append(Segment(index, t, t + length, text, words))
         t, index = t + every, index + 1
     return segments
 
