@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from server.db import customers, order_lines, products, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
@@ -37,6 +37,7 @@ __all__ = [
     "cancel_lines",
     "create_lines",
     "mask_nickname",
+    "product_rows",
     "promote_waitlist",
     "reserve",
     "set_status",
@@ -105,6 +106,20 @@ class Changes:
         self.events.append(("order_cancelled", {"code": code, "qty": qty}))
 
 
+# Built once: the hot path binds values instead of building statements per order.
+_RESERVE = (
+    update(products)
+    .where(products.c.code == bindparam("c"), products.c.stock >= bindparam("n"))
+    .values(stock=products.c.stock - bindparam("n"), updated_at=bindparam("t"))
+)
+_RELEASE = (
+    update(products)
+    .where(products.c.code == bindparam("c"))
+    .values(stock=products.c.stock + bindparam("n"), updated_at=bindparam("t"))
+)
+_INSERT_LINE = order_lines.insert()
+
+
 def product_rows(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
     query = select(
         products.c.code, products.c.name, products.c.unit, products.c.price,
@@ -115,21 +130,12 @@ def product_rows(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, 
 
 def reserve(conn: Connection, code: str, qty: float) -> bool:
     """Take ``units(qty)`` from stock if there is that much; False if not."""
-    need = units(qty)
-    result = conn.execute(
-        update(products)
-        .where(and_(products.c.code == code, products.c.stock >= need))
-        .values(stock=products.c.stock - need, updated_at=utcnow_iso())
-    )
+    result = conn.execute(_RESERVE, {"c": code, "n": units(qty), "t": utcnow_iso()})
     return result.rowcount == 1
 
 
 def release(conn: Connection, code: str, qty: float) -> None:
-    conn.execute(
-        update(products)
-        .where(products.c.code == code)
-        .values(stock=products.c.stock + units(qty), updated_at=utcnow_iso())
-    )
+    conn.execute(_RELEASE, {"c": code, "n": units(qty), "t": utcnow_iso()})
 
 
 def create_lines(
@@ -142,9 +148,14 @@ def create_lines(
     session_id: int | None,
     specs: Sequence[LineSpec],
     now: str,
+    known: dict[str, dict[str, Any]] | None = None,
 ) -> list[str]:
-    """Reserve and insert one line per spec; returns each line's status."""
-    known = product_rows(conn, (s.code for s in specs))
+    """Reserve and insert one line per spec; returns each line's status.
+
+    ``known`` is the products' rows (price, name, unit) when the caller has them.
+    """
+    if known is None or any(s.code not in known for s in specs):
+        known = product_rows(conn, (s.code for s in specs))
     statuses: list[str] = []
     for spec in specs:
         product = known.get(spec.code)
@@ -155,19 +166,18 @@ def create_lines(
         ok = reserve(conn, spec.code, spec.qty)
         status = "pending" if ok else "waitlist"
         price = product["sale_price"] if product["sale_price"] is not None else product["price"]
-        conn.execute(
-            order_lines.insert().values(
-                session_id=session_id,
-                customer_id=customer_id,
-                comment_id=comment_id,
-                code=spec.code,
-                qty=spec.qty,
-                unit_price=price,
-                status=status,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        row = {
+            "session_id": session_id,
+            "customer_id": customer_id,
+            "comment_id": comment_id,
+            "code": spec.code,
+            "qty": spec.qty,
+            "unit_price": price,
+            "status": status,
+            "created_at": now,
+            "updated_at": now,
+        }
+        conn.execute(_INSERT_LINE, row)
         if ok:
             changes.ordered(spec.code, spec.qty, nickname, product)
         statuses.append(status)

@@ -24,15 +24,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
 
 from server.comments import CommentIn
 from server.db import comments, customers, order_lines, utcnow_iso
 
-from .book import Changes, LineSpec, cancel_for_customer, create_lines
+from .book import Changes, LineSpec, cancel_for_customer, create_lines, product_rows
 from .parsing import Parsed
 
-__all__ = ["REPEAT_WINDOW", "Stored", "decide", "is_repeat", "store_batch"]
+__all__ = ["REPEAT_WINDOW", "Stored", "decide", "store_batch"]
 
 REPEAT_WINDOW = timedelta(seconds=60)
 
@@ -115,12 +115,19 @@ def store_batch(
         )
         ids = [r[0] for r in inserted]
     statuses: dict[tuple[str, str], tuple[int, str]] = {}
-    for (key, (comment, parsed)), comment_id, row in zip(fresh.items(), ids, rows, strict=True):
-        new = _New(comment, parsed, row["customer_id"], comment_id)
-        status = decide(parsed, threshold, known)
+    decided = [decide(p, threshold, known) for _, p in fresh.values()]
+    orders = _Orders(conn, changes, session_id, moment)
+    orders.preload(
+        {r["customer_id"] for r, d in zip(rows, decided, strict=True) if d == "order"},
+        {str(i.code) for (_, p), d in zip(fresh.values(), decided, strict=True)
+         if d == "order" for i in p.items},
+    )  # fmt: skip
+    items = zip(fresh.items(), ids, rows, decided, strict=True)
+    for (key, (comment, parsed)), comment_id, row, status in items:
         if status in ("order", "cancel"):
-            status = _act(conn, new, status, changes, session_id, moment)
-            conn.execute(update(comments).where(comments.c.id == comment_id).values(status=status))
+            new = _New(comment, parsed, row["customer_id"], comment_id)
+            status = orders.act(new, status)
+            conn.execute(_SET_STATUS, {"cid": comment_id, "s": status})
         statuses[key] = (comment_id, status)
     out: list[Stored] = []
     seen: set[tuple[str, str]] = set()
@@ -221,45 +228,63 @@ def _placeholder(parsed: Parsed) -> str:
     return parsed.intent if parsed.intent in ("question", "other") else "review"
 
 
-def _act(
-    conn: Connection,
-    new: _New,
-    action: str,
-    changes: Changes,
-    session_id: int | None,
-    moment: datetime,
-) -> str:
-    items = new.parsed.items
-    if action == "cancel":
-        specs = [(str(i.code), i.qty) for i in items]
-        touched = cancel_for_customer(conn, changes, new.customer_id, specs)
-        return "cancelled" if touched else "no_match"
-    lines = [LineSpec(str(i.code), float(i.qty or 0)) for i in items]
-    if is_repeat(conn, new.customer_id, lines, moment):
-        return "duplicate"
-    statuses = create_lines(
-        conn,
-        changes,
-        customer_id=new.customer_id,
-        nickname=new.comment.nickname,
-        comment_id=new.comment_id,
-        session_id=session_id,
-        specs=lines,
-        now=utcnow_iso(moment),
-    )
-    return "ordered" if "pending" in statuses else "waitlist"
+_SET_STATUS = (
+    update(comments).where(comments.c.id == bindparam("cid")).values(status=bindparam("s"))
+)
+_OPEN = ("pending", "confirmed", "waitlist")
 
 
-def is_repeat(conn: Connection, customer_id: int, lines: list[LineSpec], moment: datetime) -> bool:
-    """Did this buyer order exactly these items in the last minute (still open)?"""
-    since = utcnow_iso(moment - REPEAT_WINDOW)
-    query = select(order_lines.c.comment_id, order_lines.c.code, order_lines.c.qty).where(
-        order_lines.c.customer_id == customer_id,
-        order_lines.c.created_at >= since,
-        order_lines.c.status.in_(("pending", "confirmed", "waitlist")),
-    )
-    recent: dict[Any, list[tuple[str, float]]] = {}
-    for comment_id, code, qty in conn.execute(query):
-        recent.setdefault(comment_id, []).append((code, round(qty, 3)))
-    wanted = sorted((s.code, round(s.qty, 3)) for s in lines)
-    return any(sorted(items) == wanted for items in recent.values())
+class _Orders:
+    """One batch's order work: products read once, each buyer's recent orders read once."""
+
+    def __init__(
+        self, conn: Connection, changes: Changes, session_id: int | None, moment: datetime
+    ) -> None:
+        self.conn = conn
+        self.changes = changes
+        self.session_id = session_id
+        self.moment = moment
+        self.now = utcnow_iso(moment)
+        self.since = utcnow_iso(moment - REPEAT_WINDOW)
+        self.products: dict[str, dict[str, Any]] = {}
+        self.recent: dict[int, dict[Any, list[tuple[str, float]]]] = {}
+
+    def preload(self, customer_ids: set[int], codes: set[str]) -> None:
+        if codes:
+            self.products = product_rows(self.conn, codes)
+        if customer_ids:
+            query = select(
+                order_lines.c.customer_id, order_lines.c.comment_id, order_lines.c.code,
+                order_lines.c.qty,
+            ).where(
+                order_lines.c.customer_id.in_(sorted(customer_ids)),
+                order_lines.c.created_at >= self.since,
+                order_lines.c.status.in_(_OPEN),
+            )  # fmt: skip
+            self.recent = {cid: {} for cid in customer_ids}
+            for customer_id, comment_id, code, qty in self.conn.execute(query):
+                self.recent[customer_id].setdefault(comment_id, []).append((code, round(qty, 3)))
+
+    def act(self, new: _New, action: str) -> str:
+        if action == "cancel":
+            specs = [(str(i.code), i.qty) for i in new.parsed.items]
+            self.recent.pop(new.customer_id, None)  # lines change: read them again if needed
+            touched = cancel_for_customer(self.conn, self.changes, new.customer_id, specs)
+            return "cancelled" if touched else "no_match"
+        lines = [LineSpec(str(i.code), float(i.qty or 0)) for i in new.parsed.items]
+        wanted = sorted((s.code, round(s.qty, 3)) for s in lines)
+        recent = self._recent(new.customer_id)
+        if any(sorted(items) == wanted for items in recent.values()):
+            return "duplicate"
+        statuses = create_lines(
+            self.conn, self.changes, customer_id=new.customer_id, nickname=new.comment.nickname,
+            comment_id=new.comment_id, session_id=self.session_id, specs=lines, now=self.now,
+            known=self.products,
+        )  # fmt: skip
+        recent[new.comment_id] = wanted
+        return "ordered" if "pending" in statuses else "waitlist"
+
+    def _recent(self, customer_id: int) -> dict[Any, list[tuple[str, float]]]:
+        if customer_id not in self.recent:
+            self.preload({customer_id}, set())
+        return self.recent[customer_id]
