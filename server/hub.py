@@ -9,7 +9,6 @@ serialised to JSON once per publish, not once per client.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -66,8 +65,14 @@ class Hub:
 
     def _close(self, client: Client) -> None:
         self._clients.discard(client)
-        with contextlib.suppress(asyncio.QueueFull):
-            client.queue.put_nowait(None)
+        # A dropped client's backlog is worthless (it resyncs from a snapshot), and
+        # its queue must have room for the stop sentinel or its writer never ends.
+        while True:
+            try:
+                client.queue.put_nowait(None)
+                return
+            except asyncio.QueueFull:
+                client.queue.get_nowait()
 
     async def serve(self, client: Client, first: str) -> None:
         """Register ``client`` and write its queue until it closes; ``first`` goes out first.

@@ -49,13 +49,15 @@ def origin_allowed(ws: WebSocket) -> bool:
 async def _serve(ws: WebSocket, role: Role, secret: str | None) -> None:
     ctx: AppContext = ws.app.state.ctx
     expected = ctx.secrets.overlay_key if role == "overlay" else ctx.secrets.helper_token
+    # Accept first, then close with a code: a refused handshake reaches the browser
+    # only as a bare 1006, and the page could not tell "wrong token" from "offline".
+    await ws.accept()
     if not origin_allowed(ws):
         await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
         return
     if not same_secret(secret, expected):
         await ws.close(code=CLOSE_UNAUTHORIZED)
         return
-    await ws.accept()
     client = Client(role=role, send=ws.send_text)
     writer = asyncio.create_task(_write(ws, ctx, client))
     try:

@@ -106,7 +106,7 @@ export class LiveSocket {
     ws.onclose = (event) => {
       clearTimeout(this.watchdog);
       if (this.closed) return;
-      if (event.code === 4401) {
+      if (event.code === 4401 || event.code === 4403) {
         this.onStatus("unauthorized");
         return;
       }

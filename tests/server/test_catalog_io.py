@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assets import DEMO_DIR
+from server.catalog_io import (
+    CatalogError,
+    parse_catalog_bytes,
+    read_catalog,
+    rows_to_csv,
+    rows_to_xlsx,
+    split_aliases,
+)
+
+HEADER = "code,name,price,unit,stock,aliases\n"
+
+
+def test_demo_catalog_reads_with_every_field() -> None:
+    rows = read_catalog(DEMO_DIR / "catalog.csv")
+    assert [r.code for r in rows] == ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "B5"]
+    chestnut = rows[0]
+    assert chestnut.name == "Hạt dẻ Ngân Sơn"
+    assert (chestnut.price, chestnut.sale_price, chestnut.unit) == (180000, 150000, "kg")
+    assert chestnut.aliases[:2] == ("hạt dẻ", "dẻ")
+    assert chestnut.ocop_stars == 4
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_reads_back_identically(suffix: str) -> None:
+    rows = read_catalog(DEMO_DIR / "catalog.csv")
+    data = rows_to_csv(rows).encode() if suffix == ".csv" else rows_to_xlsx(rows)
+    assert parse_catalog_bytes(data, filename=f"out{suffix}") == rows
+
+
+def test_codes_are_case_insensitive_and_hash_prefix_is_dropped() -> None:
+    rows = parse_catalog_bytes((HEADER + "#a3,Nếp,45.000,kg,10,nếp\n").encode(), filename="c.csv")
+    assert rows[0].code == "A3"
+    assert rows[0].price == 45000
+
+
+@pytest.mark.parametrize(
+    ("body", "row", "column", "words"),
+    [
+        ("A1,Hạt dẻ,12a,kg,1,\n", 2, "price", "not a whole number"),
+        ("A1,Hạt dẻ,1000,kg,,\n", 2, "stock", "required"),
+        ("A1,,1000,kg,1,\n", 2, "name", "required"),
+        ("A1,x,1000,kg,1,\nA2,y,1,gói,1,\na1,z,5,kg,1,\n", 4, "code", "duplicate code A1"),
+        ("A 1,x,1000,kg,1,\n", 2, "code", "invalid code"),
+        ("A1,x,1000,,1,\n", 2, "unit", "unit is required"),
+    ],
+)
+def test_bad_rows_name_the_row_and_column(body: str, row: int, column: str, words: str) -> None:
+    with pytest.raises(CatalogError) as info:
+        parse_catalog_bytes((HEADER + body).encode(), filename="bad.csv")
+    assert (info.value.row, info.value.column) == (row, column)
+    assert words in str(info.value)
+    assert f"row {row}" in str(info.value)
+
+
+def test_sale_price_must_be_below_price() -> None:
+    text = "code,name,price,unit,stock,aliases,sale_price\nA1,x,1000,kg,1,,2000\n"
+    with pytest.raises(CatalogError, match="sale_price"):
+        parse_catalog_bytes(text.encode(), filename="c.csv")
+
+
+def test_missing_and_unknown_columns_are_reported_on_the_header() -> None:
+    with pytest.raises(CatalogError, match=r"missing column.*stock") as info:
+        parse_catalog_bytes(b"code,name,price,unit,aliases\n", filename="c.csv")
+    assert info.value.row == 1
+    with pytest.raises(CatalogError, match=r"unknown column.*colour"):
+        parse_catalog_bytes((HEADER.strip() + ",colour\n").encode(), filename="c.csv")
+
+
+def test_non_utf8_and_broken_xlsx_and_wrong_type_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="not UTF-8"):
+        parse_catalog_bytes((HEADER + "A1,Hạt dẻ,1,kg,1,\n").encode("utf-16"), filename="c.csv")
+    with pytest.raises(CatalogError, match="not a readable XLSX"):
+        parse_catalog_bytes(b"PK\x03\x04 broken", filename="c.xlsx")
+    with pytest.raises(CatalogError, match=r"unsupported file type '\.pdf'"):
+        parse_catalog_bytes(b"x", filename="c.pdf")
+    with pytest.raises(CatalogError, match="cannot read catalog file"):
+        read_catalog(tmp_path / "missing.csv")
+    with pytest.raises(CatalogError, match="empty"):
+        parse_catalog_bytes(b"\n\n", filename="c.csv")
+
+
+def test_aliases_split_on_bars_without_blanks_or_repeats() -> None:
+    assert split_aliases(" hạt dẻ | dẻ || dẻ ") == ("hạt dẻ", "dẻ")
