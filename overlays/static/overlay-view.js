@@ -92,7 +92,7 @@ export class OverlayView {
     this.ticker.classList.toggle("hidden", !visible || !latest);
     if (!latest) return;
     this.ticker.replaceChildren(
-      h("span", { class: "ticker-icon" }, "🛒"),
+      h("img", { class: "ticker-icon", src: "/static/cart.svg", alt: "" }),
       h("span", { class: "ticker-text" }, t("overlay.ticker", {
         name: latest.nickname,
         qty: formatQty(latest.qty),
