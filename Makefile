@@ -28,11 +28,11 @@ system-deps:
 	bash scripts/system-deps.sh
 
 test: $(VENV)/.test system-deps
-	$(VENV)/bin/ruff check server overlays transcribe studio assets tests bench
+	$(VENV)/bin/ruff check server overlays transcribe studio assets tests bench scripts
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check server overlays transcribe studio assets tests bench
+	$(VENV)/bin/ruff check server overlays transcribe studio assets tests bench scripts
 	$(VENV)/bin/ruff format --check server overlays transcribe studio assets tests bench
 	$(VENV)/bin/mypy
 

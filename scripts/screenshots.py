@@ -77,7 +77,13 @@ def _on_air(base: str) -> None:
         api.post("/api/live/pin", json={"code": "A1"}).raise_for_status()
         api.post("/api/live/countdown", json={"seconds": 299}).raise_for_status()
         api.post("/api/live/element", json={"element": "qr", "visible": True}).raise_for_status()
-        comment = {"platform": "manual", "id": "shot-1", "user": "lan", "nickname": "Lan Nguyễn", "text": "A1 chốt 2 kg"}
+        comment = {
+            "platform": "manual",
+            "id": "shot-1",
+            "user": "lan",
+            "nickname": "Lan Nguyễn",
+            "text": "A1 chốt 2 kg",
+        }
         api.post("/api/comments", json=[comment])  # fills the ticker once the order book exists
 
 
@@ -90,7 +96,8 @@ def main() -> None:
             _on_air(base)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-                phone = browser.new_page(viewport={"width": 360, "height": 900}, device_scale_factor=2)
+                viewport = {"width": 360, "height": 900}
+                phone = browser.new_page(viewport=viewport, device_scale_factor=2)
                 phone.goto(f"{base}/panel#token={TOKEN}")
                 phone.wait_for_selector('#status[data-status="live"]')
                 phone.wait_for_timeout(800)  # let the card's entry animation finish
@@ -100,7 +107,8 @@ def main() -> None:
                     page.goto(f"{base}/overlay?key={KEY}&layout={layout}")
                     page.wait_for_selector('#overlay[data-status="live"]')
                     page.wait_for_timeout(800)
-                    shot = Image.open(io.BytesIO(page.screenshot(omit_background=True))).convert("RGBA")
+                    png = page.screenshot(omit_background=True)
+                    shot = Image.open(io.BytesIO(png)).convert("RGBA")
                     framed = _backdrop(size).convert("RGBA")
                     framed.alpha_composite(shot)
                     framed.convert("RGB").resize((size[0] // 2, size[1] // 2), Image.LANCZOS).save(
