@@ -39,6 +39,7 @@ EVENT_TYPES = frozenset(
         "element_shown",
         "element_hidden",
         "comment_shown",
+        "comment_received",
         "order_created",
         "order_cancelled",
     }

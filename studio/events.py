@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from server.events import EVENT_TYPES
 from studio.errors import StudioError
 
 __all__ = [
@@ -28,23 +29,8 @@ __all__ = [
     "read_events",
 ]
 
-KNOWN_TYPES = frozenset(
-    {
-        "session_started",
-        "session_stopped",
-        "product_pinned",
-        "product_unpinned",
-        "price_changed",
-        "stock_changed",
-        "countdown_started",
-        "countdown_stopped",
-        "element_shown",
-        "element_hidden",
-        "order_created",
-        "order_cancelled",
-        "comment_received",
-    }
-)
+# The server's own list: one source of truth for the contract.
+KNOWN_TYPES = EVENT_TYPES
 
 
 @dataclass(frozen=True)

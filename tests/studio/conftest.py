@@ -18,7 +18,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from transcribe.types import Segment, Word
+from transcribe.types import Segment, Word, segments_to_json
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -118,15 +118,4 @@ def sentences(
 
 
 def transcript_json(segments: list[Segment]) -> dict:
-    return {
-        "segments": [
-            {
-                "id": s.id,
-                "start": s.start,
-                "end": s.end,
-                "text": s.text,
-                "words": [w._asdict() for w in s.words],
-            }
-            for s in segments
-        ]
-    }
+    return {"segments": segments_to_json(segments)}
