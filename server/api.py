@@ -24,6 +24,7 @@ from .commands import COMMANDS, run_command
 from .errors import DomainError, InvalidInput
 from .events import iter_events, to_jsonl
 from .live import product_view
+from .ratelimit import RateLimited, client_host
 
 __all__ = ["context", "require_helper", "router"]
 
@@ -54,6 +55,9 @@ def require_helper(
     elif token and request.method == "GET":
         given = token
     if not same_secret(given, ctx.secrets.helper_token):
+        wait = request.app.state.limits.failed_auth(client_host(request.client))
+        if wait:
+            raise RateLimited("too many wrong tokens from this address", wait)
         raise Unauthorized("missing or wrong helper token")
     return ctx
 

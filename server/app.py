@@ -29,6 +29,7 @@ from .db import open_database, products, utcnow_iso
 from .errors import DomainError
 from .hub import Hub
 from .live import LiveService
+from .ratelimit import IngestLimit, Limits, RateLimited
 from .settings import Settings
 
 __all__ = ["AppContext", "create_app"]
@@ -165,9 +166,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="chotdon", version="0.1.0", lifespan=lifespan)
     ctx = build_context(settings)
     app.state.ctx = ctx
+    app.state.limits = Limits.from_settings(settings)
+    # Added first, so it runs inside BodyLimit, which bounds the bodies it buffers.
+    app.add_middleware(IngestLimit, limits=app.state.limits, helper_token=ctx.secrets.helper_token)
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
     )
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse({"error": exc.message}, status_code=429, headers=headers)
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=15.0, gt=0)
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Rate limits per client address (see server.ratelimit): wrong tokens, and
+    # comments ingested over REST or /ws/ingest (10x the busiest live we expect).
+    auth_failures_per_minute: int = Field(default=10, ge=1, le=10_000)
+    ingest_rate: float = Field(default=2000.0, gt=0)
+    ingest_burst: int = Field(default=4000, ge=1)
     demo_comments: bool = True
     demo_comment_speed: float = Field(default=1.0, gt=0)
 

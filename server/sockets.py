@@ -6,6 +6,10 @@ then ``{"type": "update", "rev": N+1, "set": {...}, "products": {...}}`` and
 ``{"type": "resync"}`` and gets a new snapshot. The panel may send
 ``{"type": "command", "id": ..., "op": "pin", "args": {"code": "A3"}}`` and gets
 ``{"type": "ack", "id": ..., "ok": true|false, "error"?: ...}``.
+
+Close codes: 4401 wrong or missing key/token, 4403 foreign Origin, 4429 too many
+wrong attempts from this address (see :mod:`server.ratelimit`), 1009 message too
+big, 1013 too slow to keep up (reconnect and resync).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .auth import same_secret
 from .commands import run_command
 from .errors import DomainError
 from .hub import Client, Role
+from .ratelimit import CLOSE_RATE_LIMITED, client_host
 
 __all__ = ["router"]
 
@@ -56,7 +61,8 @@ async def _serve(ws: WebSocket, role: Role, secret: str | None) -> None:
         await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
         return
     if not same_secret(secret, expected):
-        await ws.close(code=CLOSE_UNAUTHORIZED)
+        limited = ws.app.state.limits.failed_auth(client_host(ws.client))
+        await ws.close(code=CLOSE_RATE_LIMITED if limited else CLOSE_UNAUTHORIZED)
         return
     client = Client(role=role, send=ws.send_text)
     writer = asyncio.create_task(_write(ws, ctx, client))

@@ -1,0 +1,148 @@
+"""The real server as a child process (``chotdon serve``), for tests that kill it or load it.
+
+Readiness is polled on ``GET /api/live`` a bounded number of times; between tries
+the test waits on the child process itself (``Popen.wait`` with a short timeout),
+so a server that crashes at start-up fails the test at once with its log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+HELPER = "hardening-helper-token"
+OVERLAY = "hardening-overlay-key"
+AUTH = {"Authorization": f"Bearer {HELPER}"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def chotdon_command() -> list[str]:
+    script = Path(sys.executable).with_name("chotdon")
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from server.cli import main; main()"]
+
+
+@dataclass
+class ServerProcess:
+    """One ``chotdon serve`` child on loopback, with its log file."""
+
+    data_dir: Path
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, attempts: int = 300) -> None:
+        self.port = free_port()
+        args = [
+            *chotdon_command(), "serve", "--data", str(self.data_dir), "--port", str(self.port),
+            "--host", "127.0.0.1", "--helper-token", HELPER, "--overlay-key", OVERLAY,
+            "--no-qr", "--demo",
+        ]  # fmt: skip
+        env = {**os.environ, "CHOTDON_DEMO_COMMENTS": "0", **self.env}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        for _ in range(attempts):
+            try:
+                if httpx.get(f"{self.base_url}/api/live", headers=AUTH, timeout=2).is_success:
+                    return
+            except httpx.TransportError:
+                pass  # not listening yet
+            try:
+                code = self.proc.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                continue
+            raise RuntimeError(f"server exited with {code}:\n{self.tail()}")
+        self.stop()
+        raise RuntimeError(f"server not ready after {attempts} tries:\n{self.tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing; what is committed must survive."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Read the server's database directly (WAL: safe while it runs)."""
+        conn = sqlite3.connect(self.data_dir / "chotdon.db")
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
+    server = ServerProcess(data_dir=tmp_path / "data", log=tmp_path / "server.log")
+    yield server
+    server.stop()
+
+
+def comment(cid: str, text: str, user: str, nickname: str = "") -> dict[str, Any]:
+    return {"platform": "sim", "id": cid, "user": user, "nickname": nickname or user, "text": text}
+
+
+# What an audience types: orders for what is pinned and by code, questions, chatter, cancels.
+AUDIENCE = (
+    "chốt 1",
+    "lấy 2",
+    "A2 x1",
+    "B4 2kg",
+    "chốt 1 gói miến",
+    "bao nhiêu tiền vậy shop?",
+    "ship Hà Giang mấy ngày",
+    "hay quá chị ơi",
+    "A3 3kg",
+    "hủy",
+    "e lấy 1",
+    "còn hàng không ạ",
+)
+
+
+def audience_comment(n: int, prefix: str = "c") -> dict[str, Any]:
+    """The n-th comment of a deterministic audience of 400 buyers."""
+    user = f"buyer{n % 400}"
+    return comment(f"{prefix}{n}", AUDIENCE[n % len(AUDIENCE)], user, f"Khách {n % 400}")
