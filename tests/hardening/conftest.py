@@ -7,6 +7,7 @@ so a server that crashes at start-up fails the test at once with its log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -146,3 +147,53 @@ def audience_comment(n: int, prefix: str = "c") -> dict[str, Any]:
     """The n-th comment of a deterministic audience of 400 buyers."""
     user = f"buyer{n % 400}"
     return comment(f"{prefix}{n}", AUDIENCE[n % len(AUDIENCE)], user, f"Khách {n % 400}")
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Any:
+    from server.settings import Settings
+
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "helper_token": HELPER,
+        "overlay_key": OVERLAY,
+        "demo": True,
+        "demo_comments": False,
+        "heartbeat_seconds": 30.0,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+class FakeClock:
+    """Monotonic seconds that move only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@contextlib.contextmanager
+def open_client(data_dir: Path, clock: FakeClock, **overrides: Any) -> Iterator[Any]:
+    """The app in-process on a real SQLite file, its rate limiters on the fake clock."""
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+
+    app = create_app(make_settings(data_dir, **overrides))
+    app.state.limits.auth.clock = clock
+    app.state.limits.ingest.clock = clock
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def client(tmp_path: Path, clock: FakeClock) -> Iterator[Any]:
+    with open_client(tmp_path / "data", clock) as test_client:
+        yield test_client
