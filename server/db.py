@@ -165,10 +165,21 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
     return apply
 
 
+def _order_book_indexes(conn: Connection) -> None:
+    # The panel asks for the review queue, the questions and a product's waitlist
+    # many times a minute; without these each is a scan of every comment ever stored.
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_comments_status ON comments (status, id)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_comments_intent ON comments (intent, id)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_order_lines_code_status ON order_lines (code, status)"
+    )
+
+
 # Append only: a released migration is never edited, a new one is added.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "catalog, sessions, event log", _create(products, live_sessions, events, kv)),
     (2, "comments, customers, orders", _create(customers, comments, order_lines)),
+    (3, "order book indexes", _order_book_indexes),
 ]
 
 
