@@ -3,11 +3,17 @@
 ``faster_whisper.decode_audio`` returns the whole file as one array: 16 kHz
 float32 is 230 MB an hour, too much for a 3-hour live on a cheap laptop that
 is also running the model. Here PyAV decodes and resamples frame by frame and
-we hand out chunks of about ten minutes (38 MB) that are transcribed one after
+we hand out chunks of about five minutes (19 MB) that are transcribed one after
 another, with their timestamps offset.
 
-Ten minutes is long enough that chunk edges are rare (18 in three hours) and
-VAD has context, short enough to bound memory. An edge that falls inside a word
+Five minutes is long enough that chunk edges are rare (36 in three hours) and
+VAD has context. The size is set by faster-whisper's working memory, not ours:
+it computes the spectrogram of a whole chunk at once, several hundred MB for
+ten minutes. Measured with the tiny test model, 10-minute chunks peaked at
+about 990 MB resident on a 20-minute file and 950 MB on a 60-minute one (so
+memory does not grow with length); 5-minute chunks peaked at about 580 MB.
+Decoding that hour in one piece with ``decode_audio`` alone peaked at 625 MB.
+An edge that falls inside a word
 would split it, so each chunk ends at the quietest half second of its last
 fifteen seconds; the rest is carried into the next chunk.
 """
@@ -88,7 +94,7 @@ def _quiet_cut(samples: np.ndarray, search: int, window: int) -> int:
 
 
 def iter_chunks(
-    path: Path, chunk_seconds: float = 600.0, search_seconds: float = 15.0
+    path: Path, chunk_seconds: float = 300.0, search_seconds: float = 15.0
 ) -> Iterator[AudioChunk]:
     """Yield the recording as consecutive mono 16 kHz chunks of about ``chunk_seconds``."""
     target = int(chunk_seconds * SAMPLE_RATE)

@@ -64,7 +64,7 @@ class TranscribeOptions:
     hotwords: tuple[str, ...] = ()
     beam_size: int = 5
     vad_filter: bool = True
-    chunk_seconds: float = 600.0
+    chunk_seconds: float = 300.0
     guard: GuardOptions = field(default_factory=GuardOptions)
 
     def __post_init__(self) -> None:
