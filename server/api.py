@@ -1,5 +1,9 @@
 """REST routes. Every control route needs ``Authorization: Bearer <helper token>``.
 
+Routes that touch the live state are ``async``: they run on the event loop, where
+live commands are atomic and ``Hub.publish`` may touch the sockets' queues. A plain
+``def`` route would run in a worker thread and race the loop.
+
 Downloads the browser opens directly (exports, packing slips) may carry the token as
 ``?token=`` instead, since a link cannot set a header.
 """
@@ -69,13 +73,13 @@ Helper = Annotated[AppContext, Depends(require_helper)]
 
 
 @router.get("/products")
-def list_products(ctx: Helper) -> list[dict[str, Any]]:
+async def list_products(ctx: Helper) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
         return [product_view(p) for p in catalog.list_products(conn)]
 
 
 @router.post("/products", status_code=201)
-def create_product(ctx: Helper, body: ProductCreate) -> dict[str, Any]:
+async def create_product(ctx: Helper, body: ProductCreate) -> dict[str, Any]:
     with ctx.engine.begin() as conn:
         product = catalog.create_product(conn, body)
     ctx.live.refresh_products([product.code])
@@ -83,13 +87,13 @@ def create_product(ctx: Helper, body: ProductCreate) -> dict[str, Any]:
 
 
 @router.get("/products/{code}")
-def get_product(ctx: Helper, code: str) -> dict[str, Any]:
+async def get_product(ctx: Helper, code: str) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
         return product_view(catalog.get_product(conn, code))
 
 
 @router.patch("/products/{code}")
-def patch_product(ctx: Helper, code: str, body: ProductPatch) -> dict[str, Any]:
+async def patch_product(ctx: Helper, code: str, body: ProductPatch) -> dict[str, Any]:
     with ctx.engine.begin() as conn:
         product = catalog.patch_product(conn, code, body)
     ctx.live.refresh_products([product.code])
@@ -97,7 +101,7 @@ def patch_product(ctx: Helper, code: str, body: ProductPatch) -> dict[str, Any]:
 
 
 @router.delete("/products/{code}", status_code=204)
-def delete_product(ctx: Helper, code: str) -> Response:
+async def delete_product(ctx: Helper, code: str) -> Response:
     with ctx.engine.begin() as conn:
         catalog.delete_product(conn, code)
     ctx.live.refresh_products()
@@ -169,7 +173,7 @@ def export_catalog(ctx: Helper, format: str = "csv") -> Response:
 
 
 @router.get("/live")
-def live_snapshot(ctx: Helper) -> dict[str, Any]:
+async def live_snapshot(ctx: Helper) -> dict[str, Any]:
     return ctx.live.snapshot()
 
 

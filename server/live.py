@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from .errors import InvalidInput, NotFound
 from .events import append_event
 from .hub import Hub
 
-__all__ = ["ELEMENTS", "LiveService"]
+__all__ = ["ELEMENTS", "Change", "LiveService", "product_view"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,24 @@ TICKER_SIZE = 6
 _STATE_KEY = "live_state"
 Events = list[tuple[str, dict[str, Any]]]
 ProductChanges = dict[str, dict[str, Any] | None]
-# Work done inside the command's transaction; may add product changes and events.
-DbWork = Callable[[Connection], tuple[ProductChanges, Events] | None]
+
+
+@dataclass
+class Change:
+    """What a command changes: top-level state keys, product rows, event log entries."""
+
+    set_: dict[str, Any] = field(default_factory=dict)
+    products: ProductChanges = field(default_factory=dict)
+    events: Events = field(default_factory=list)
+
+    def merge(self, other: Change) -> None:
+        self.set_.update(other.set_)
+        self.products.update(other.products)
+        self.events.extend(other.events)
+
+
+# Work done inside the command's transaction; what it returns joins the change.
+DbWork = Callable[[Connection], "Change | None"]
 
 
 def product_view(product: Product) -> dict[str, Any]:
@@ -124,36 +141,48 @@ class LiveService:
         self,
         *,
         set_: dict[str, Any] | None = None,
-        products: dict[str, dict[str, Any] | None] | None = None,
+        products: ProductChanges | None = None,
         events: Iterable[tuple[str, dict[str, Any]]] = (),
         work: DbWork | None = None,
-    ) -> dict[str, Any]:
-        """Commit ``work``, the events and the new state together, then broadcast."""
-        set_ = set_ or {}
-        products = dict(products or {})
-        events = list(events)
+    ) -> dict[str, Any] | None:
+        """Commit ``work``, the events and the new state together, then broadcast.
+
+        Runs without awaiting, so it is atomic on the event loop. When nothing the
+        pages draw has changed (say, a batch of comments with no order), the events
+        are still logged but no revision is spent and nothing is broadcast.
+        Returns the update sent, or None.
+        """
+        change = Change(dict(set_ or {}), dict(products or {}), list(events))
         now = utcnow_iso()
-        rev = self.rev + 1
-        persisted = {**self._persisted(), **{k: v for k, v in set_.items() if k != "session"}}
-        persisted["rev"] = rev
         with self.engine.begin() as conn:
             if work is not None and (more := work(conn)) is not None:
-                products.update(more[0])
-                events.extend(more[1])
-            session = set_.get("session", self.session)
+                change.merge(more)
+            session = change.set_.get("session", self.session)
             if session is not None:
-                for type_, data in events:
+                for type_, data in change.events:
                     append_event(conn, session["id"], type_, t=now, **data)
-            _put_kv(conn, _STATE_KEY, persisted)
-        self.rev = rev
-        for key, value in set_.items():
+            visible = bool(change.set_ or change.products)
+            if visible:
+                persisted = {**self._persisted(), **change.set_, "rev": self.rev + 1}
+                persisted.pop("session", None)
+                _put_kv(conn, _STATE_KEY, persisted)
+        if not visible:
+            return None
+        self.rev += 1
+        for key, value in change.set_.items():
             setattr(self, key, value)
-        for code, view in products.items():
+        for code, view in change.products.items():
             if view is None:
                 self.products.pop(code, None)
             else:
                 self.products[code] = view
-        message = {"type": "update", "rev": rev, "t": now, "set": set_, "products": products}
+        message = {
+            "type": "update",
+            "rev": self.rev,
+            "t": now,
+            "set": change.set_,
+            "products": change.products,
+        }
         self.hub.publish(message)
         return message
 
@@ -189,11 +218,11 @@ class LiveService:
         self.apply(set_={"session": None})
         return session
 
-    def pin(self, code: str) -> dict[str, Any]:
+    def pin(self, code: str) -> dict[str, Any] | None:
         code = self._known(code)
         return self.apply(set_={"pinned": code}, events=[("product_pinned", {"code": code})])
 
-    def unpin(self) -> dict[str, Any]:
+    def unpin(self) -> dict[str, Any] | None:
         if self.pinned is None:
             return self.apply()
         return self.apply(
@@ -202,29 +231,28 @@ class LiveService:
 
     def change_price(
         self, code: str, price: int | None, sale_price: int | None, clear_sale: bool = False
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         code = self._known(code)
         patch = ProductPatch(price=price, sale_price=sale_price, clear_sale_price=clear_sale)
 
-        def work(conn: Connection) -> tuple[ProductChanges, Events]:
+        def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, patch)
             data = {"code": code, "price": product.price, "sale_price": product.sale_price}
-            return {code: product_view(product)}, [("price_changed", data)]
+            return Change(products={code: product_view(product)}, events=[("price_changed", data)])
 
         return self.apply(work=work)
 
-    def change_stock(self, code: str, stock: int) -> dict[str, Any]:
+    def change_stock(self, code: str, stock: int) -> dict[str, Any] | None:
         code = self._known(code)
 
-        def work(conn: Connection) -> tuple[ProductChanges, Events]:
+        def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, ProductPatch(stock=stock))
-            return {code: product_view(product)}, [
-                ("stock_changed", {"code": code, "stock": product.stock})
-            ]
+            event = ("stock_changed", {"code": code, "stock": product.stock})
+            return Change(products={code: product_view(product)}, events=[event])
 
         return self.apply(work=work)
 
-    def start_countdown(self, seconds: int, label: str = "") -> dict[str, Any]:
+    def start_countdown(self, seconds: int, label: str = "") -> dict[str, Any] | None:
         if not 1 <= seconds <= 24 * 3600:
             raise InvalidInput("a countdown lasts 1 second to 24 hours", field="seconds")
         ends = datetime.now(UTC) + timedelta(seconds=seconds)
@@ -234,10 +262,10 @@ class LiveService:
             events=[("countdown_started", {"ends_at": countdown["ends_at"], "seconds": seconds})],
         )
 
-    def stop_countdown(self) -> dict[str, Any]:
+    def stop_countdown(self) -> dict[str, Any] | None:
         return self.apply(set_={"countdown": None}, events=[("countdown_stopped", {})])
 
-    def set_element(self, element: str, visible: bool) -> dict[str, Any]:
+    def set_element(self, element: str, visible: bool) -> dict[str, Any] | None:
         if element not in ELEMENTS:
             raise InvalidInput(
                 f"unknown element {element!r} (one of {', '.join(ELEMENTS)})", field="element"
@@ -248,7 +276,7 @@ class LiveService:
             events=[(kind, {"element": element})],
         )
 
-    def refresh_products(self, codes: Iterable[str] | None = None) -> dict[str, Any]:
+    def refresh_products(self, codes: Iterable[str] | None = None) -> dict[str, Any] | None:
         """Publish catalog rows changed outside a live command (CRUD, import, orders)."""
         with self.engine.connect() as conn:
             current = {p.code: product_view(p) for p in catalog.list_products(conn)}

@@ -90,7 +90,7 @@ class Changes:
             "unit": product["unit"],
             "product": product["name"],
         }
-        # In place: the caller handed these very objects to the live state.
+        # Copies of the live lists (see OrderService._changes), compared after the work.
         self.ticker.insert(0, entry)
         del self.ticker[TICKER_SIZE:]
 

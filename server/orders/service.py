@@ -26,7 +26,7 @@ from server.comments import CommentIn
 from server.connectors.base import ConnectorState
 from server.db import comments, customers, order_lines, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
-from server.live import LiveService, product_view
+from server.live import Change, LiveService, product_view
 
 from . import queries
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, promote_waitlist, set_status
@@ -160,7 +160,7 @@ class OrderService:
         self._publish({"type": "orders_changed", "customers": [customer_id]})
         return detail
 
-    def show_comment(self, comment_id: int) -> dict[str, Any]:
+    def show_comment(self, comment_id: int) -> dict[str, Any] | None:
         with self.ctx.engine.connect() as conn:
             row = _comment(conn, comment_id)
         shown = {"id": row.id, "nickname": row.nickname, "text": row.text}
@@ -170,7 +170,7 @@ class OrderService:
         )
         return self.ctx.live.apply(set_={"shown_comment": shown}, events=[event])
 
-    def hide_comment(self) -> dict[str, Any]:
+    def hide_comment(self) -> dict[str, Any] | None:
         return self.ctx.live.apply(set_={"shown_comment": None})
 
     # -- connectors -------------------------------------------------------------------
@@ -194,7 +194,7 @@ class OrderService:
         changes = self._changes()
         box: list[T] = []
 
-        def db_work(conn: Connection) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        def db_work(conn: Connection) -> Change:
             box.append(work(conn, changes))
             for code in sorted(changes.released):  # stock came back: serve the waitlist
                 promote_waitlist(conn, changes, code)
@@ -204,11 +204,16 @@ class OrderService:
                     views[code] = product_view(catalog.get_product(conn, code))
                 except NotFound:
                     views[code] = None
-            return views, changes.events
+            live = self.ctx.live
+            # Only what moved goes on air: a batch of questions spends no revision.
+            set_: dict[str, Any] = {}
+            if changes.ticker != live.ticker:
+                set_["ticker"] = changes.ticker
+            if changes.sold != live.sold:
+                set_["sold"] = changes.sold
+            return Change(set_=set_, products=views, events=changes.events)
 
-        # The ticker list and sold dict are handed to apply() and filled in place by
-        # ``work``, so the persisted state and the broadcast both carry the result.
-        self.ctx.live.apply(set_={"ticker": changes.ticker, "sold": changes.sold}, work=db_work)
+        self.ctx.live.apply(work=db_work)
         if changes.customers:
             self._publish({"type": "orders_changed", "customers": sorted(changes.customers)})
         return box[0]
