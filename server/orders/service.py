@@ -26,7 +26,8 @@ from server.comments import CommentIn
 from server.connectors.base import ConnectorState
 from server.db import comments, customers, order_lines, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
-from server.live import Change, LiveService, product_view
+from server.events import append_event
+from server.live import Change, Events, LiveService, product_view
 
 from . import queries
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, promote_waitlist, set_status
@@ -82,11 +83,22 @@ class OrderService:
             "threshold": self.ctx.settings.order_confidence,
             "session_id": live.session["id"] if live.session else None,
         }
+
+        def work(conn: Connection, changes: Changes) -> list[Stored]:
+            stored = store_batch(conn, pairs, changes=changes, **options)
+            # The clip studio scores a product's window by its comments per minute.
+            changes.events.extend(_received(pairs, stored))
+            return stored
+
         if any(p.intent in ("order", "cancel") for _, p in pairs):
-            stored = self._commit(lambda conn, ch: store_batch(conn, pairs, changes=ch, **options))
-        else:  # nothing can touch stock or the screen: skip the live update
+            stored = self._commit(work)
+        else:  # nothing can touch stock or the screen: no live update, just the log
             with self.ctx.engine.begin() as conn:
-                stored = store_batch(conn, pairs, changes=self._changes(), **options)
+                changes = self._changes()
+                stored = work(conn, changes)
+                if options["session_id"] is not None:
+                    for type_, data in changes.events:
+                        append_event(conn, options["session_id"], type_, **data)
         self._push_comments([s.comment_id for s in stored if not s.duplicate])
         return stored
 
@@ -227,6 +239,18 @@ class OrderService:
 
     def _publish(self, message: dict[str, Any]) -> None:
         self.ctx.hub.publish(message, roles=("panel",))
+
+
+def _received(pairs: Sequence[tuple[CommentIn, Any]], stored: Sequence[Stored]) -> Events:
+    """One ``comment_received`` log entry per new (not repeated) comment."""
+    entries: Events = []
+    for (_, parsed), ack in zip(pairs, stored, strict=True):
+        if not ack.duplicate:
+            data: dict[str, Any] = {"intent": parsed.intent}
+            if parsed.items:
+                data["code"] = parsed.items[0].code
+            entries.append(("comment_received", data))
+    return entries
 
 
 def _comment(conn: Connection, comment_id: int) -> Any:

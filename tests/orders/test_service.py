@@ -145,3 +145,28 @@ def test_panels_get_new_comments_and_order_news(api: Api) -> None:
 def test_the_manual_connector_state_is_listed(api: Api) -> None:
     states = api.get("/api/connectors")
     assert [(s["name"], s["status"]) for s in states] == [("manual", "live")]
+
+
+def test_new_comments_are_logged_for_the_clip_studio(api: Api) -> None:
+    api.post("/api/live/session/start", {"title": "test"})
+    api.ingest(comment("q1", "ship HN mấy ngày ạ"), comment("o1", "A2 x1", user="hoa"))
+    api.ingest(comment("q1", "ship HN mấy ngày ạ"))  # the same message again: not a new comment
+    session = api.state()["session"]["id"]
+    engine = api.client.app.state.ctx.engine  # type: ignore[attr-defined]
+    received = [
+        e
+        for e in read_session_events(None, session, engine=engine)
+        if e["type"] == "comment_received"
+    ]
+    assert received == [
+        {"t": received[0]["t"], "type": "comment_received", "intent": "question"},
+        {"t": received[1]["t"], "type": "comment_received", "intent": "order", "code": "A2"},
+    ]
+
+
+def test_comments_without_orders_spend_no_revision(api: Api) -> None:
+    before = api.get("/api/live")["rev"]
+    api.ingest(comment("c1", "chào shop ạ"), comment("c2", "bao nhiêu 1 cân?"))
+    assert api.get("/api/live")["rev"] == before
+    api.ingest(comment("c3", "B1 x1"))
+    assert api.get("/api/live")["rev"] == before + 1
