@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 from typing import Annotated, Any
 
@@ -180,7 +181,10 @@ async def live_snapshot(ctx: Helper) -> dict[str, Any]:
 def _command_route(op: str) -> None:
     async def handler(request: Request, ctx: Helper) -> JSONResponse:
         raw = await request.body()
-        args = await request.json() if raw.strip() else {}
+        try:
+            args = json.loads(raw) if raw.strip() else {}
+        except (ValueError, RecursionError) as exc:  # a 422 naming the body, not a 500
+            raise InvalidInput("the body is not valid JSON", field="body") from exc
         message = run_command(ctx.live, op, args)
         return JSONResponse({"ok": True, "rev": ctx.live.rev, "result": _result(message)})
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -177,6 +178,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"error": exc.message}, status_code=429, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input, and a body of bare NaN cannot be
+        # written back as JSON: a bad request became a 500. Same shape, no echo.
+        keep = ("type", "loc", "msg")
+        errors = [{k: e[k] for k in keep if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

@@ -141,7 +141,7 @@ def comment_count(body: bytes | str) -> int:
     """How many comments a body or message carries (a list's length, else one)."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return 1  # the route answers it with its own error; it still costs a unit
     return max(1, len(data)) if isinstance(data, list) else 1
 

@@ -180,7 +180,9 @@ def clock() -> FakeClock:
 
 
 @contextlib.contextmanager
-def open_client(data_dir: Path, clock: FakeClock, **overrides: Any) -> Iterator[Any]:
+def open_client(
+    data_dir: Path, clock: FakeClock, *, raise_errors: bool = True, **overrides: Any
+) -> Iterator[Any]:
     """The app in-process on a real SQLite file, its rate limiters on the fake clock."""
     from fastapi.testclient import TestClient
 
@@ -189,7 +191,7 @@ def open_client(data_dir: Path, clock: FakeClock, **overrides: Any) -> Iterator[
     app = create_app(make_settings(data_dir, **overrides))
     app.state.limits.auth.clock = clock
     app.state.limits.ingest.clock = clock
-    with TestClient(app) as test_client:
+    with TestClient(app, raise_server_exceptions=raise_errors) as test_client:
         yield test_client
 
 
