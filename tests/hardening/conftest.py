@@ -22,6 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
+# The real-browser fixtures (uvicorn in a thread, Debian's Chromium) are shared.
+from tests.browser.conftest import api, browser, live_server, page  # noqa: F401
+
 HELPER = "hardening-helper-token"
 OVERLAY = "hardening-overlay-key"
 AUTH = {"Authorization": f"Bearer {HELPER}"}
