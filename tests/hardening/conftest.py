@@ -7,6 +7,8 @@ so a server that crashes at start-up fails the test at once with its log.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -14,20 +16,28 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-# The real-browser fixtures (uvicorn in a thread, Debian's Chromium) are shared.
-from tests.browser.conftest import api, browser, live_server, page  # noqa: F401
-
+T = TypeVar("T")
 HELPER = "hardening-helper-token"
 OVERLAY = "hardening-overlay-key"
 AUTH = {"Authorization": f"Bearer {HELPER}"}
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` in a worker thread.
+
+    The main thread may already have a running loop: Playwright's sync API keeps
+    one for the whole session once a browser test has run.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
 
 
 def free_port() -> int:

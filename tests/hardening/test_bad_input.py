@@ -9,7 +9,6 @@ wrong types, and raw socket messages.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -24,7 +23,15 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import AUTH, HELPER, FakeClock, ServerProcess, comment, open_client
+from .conftest import (
+    AUTH,
+    HELPER,
+    FakeClock,
+    ServerProcess,
+    comment,
+    open_client,
+    run_async,
+)
 
 JSON_HEADERS = {**AUTH, "Content-Type": "application/json"}
 MALFORMED = [
@@ -161,8 +168,8 @@ def test_the_real_server_closes_oversized_ingest_messages_with_1009(
                 return (closed.rcvd.code if closed.rcvd else None), ""
 
     big = json.dumps([comment(f"g{i}", "z" * 1000, f"u{i}") for i in range(70)])
-    assert asyncio.run(send(big)) == (1009, "")
-    code, reply = asyncio.run(send(json.dumps(comment("g-ok", "chốt A2", "u"))))
+    assert run_async(lambda: send(big)) == (1009, "")
+    code, reply = run_async(lambda: send(json.dumps(comment("g-ok", "chốt A2", "u"))))
     assert code is None and json.loads(reply)["results"][0]["id"] == "g-ok"
     assert server_process.query("SELECT message_id FROM comments") == [("g-ok",)]
 

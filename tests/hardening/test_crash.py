@@ -21,7 +21,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import AUTH, HELPER, OVERLAY, ServerProcess, audience_comment
+from .conftest import AUTH, HELPER, OVERLAY, ServerProcess, audience_comment, run_async
 
 logger = logging.getLogger(__name__)
 BATCH = 10
@@ -139,7 +139,7 @@ def _snapshot(server: ServerProcess) -> dict[str, Any]:
             message: dict[str, Any] = json.loads(await ws.recv())
             return message
 
-    return asyncio.run(first())
+    return run_async(first)
 
 
 def _units(qty: float) -> int:
@@ -153,7 +153,7 @@ def test_acknowledged_comments_orders_and_the_screen_survive_kill_9(
     server.start()
     with httpx.Client(base_url=server.base_url, headers=AUTH) as api:
         initial = _set_the_stage(api)
-    stream, seen = asyncio.run(_stream_then_kill(server))
+    stream, seen = run_async(lambda: _stream_then_kill(server))
     assert stream.sent > len(stream.acks) >= 2 * KILL_AFTER_ACKS  # killed mid-stream
 
     server.start()  # same data folder, fresh process

@@ -33,7 +33,7 @@ import psutil
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import AUTH, HELPER, OVERLAY, ServerProcess, audience_comment
+from .conftest import AUTH, HELPER, OVERLAY, ServerProcess, audience_comment, run_async
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def test_100_sockets_and_200_comments_a_second_for_a_minute(
 ) -> None:
     server = server_process
     server.start()
-    result = asyncio.run(_load(server))
+    result = run_async(lambda: _load(server))
     watchers: list[Watcher] = result["watchers"]
     intake: Intake = result["intake"]
 

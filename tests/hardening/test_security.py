@@ -12,7 +12,9 @@ ticker, with the payloads arriving over ``/ws/ingest``.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 from typing import Any
 
 import httpx
@@ -21,7 +23,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
-from .conftest import HELPER, OVERLAY
+from .conftest import AUTH, HELPER, OVERLAY, ServerProcess, run_async
 
 ROUTES = {
     "overlay": f"/ws/overlay?key={OVERLAY}",
@@ -68,10 +70,17 @@ IMAGE = "<img src=x onerror=alert(2)>"
 SVG = "<svg onload=alert(3)>"
 
 
-def _ingest_over_the_socket(live_server: Any, batch: list[dict[str, Any]]) -> list[Any]:
-    token = live_server.helper_token
-    url = live_server.base_url.replace("http", "ws") + f"/ws/ingest?token={token}"
-    with connect(url, proxy=None) as ws:
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+
+
+def _ingest_over_the_socket(server: ServerProcess, batch: list[dict[str, Any]]) -> list[Any]:
+    with connect(f"{server.ws_url}/ws/ingest?token={HELPER}", proxy=None) as ws:
         ws.send(json.dumps(batch))
         reply = json.loads(ws.recv(timeout=10))
     assert reply["type"] == "ack", reply
@@ -81,8 +90,11 @@ def _ingest_over_the_socket(live_server: Any, batch: list[dict[str, Any]]) -> li
 
 @pytest.mark.browser
 def test_html_in_review_questions_evidence_and_buyers_stays_text(
-    live_server: Any, page: Any, api: httpx.Client
+    server_process: ServerProcess,
 ) -> None:
+    server = server_process
+    server.start()  # nicknames masked on air, as by default
+    api = httpx.Client(base_url=server.base_url, headers=AUTH)
     api.post("/api/live/pin", json={"code": "A2"}).raise_for_status()
     batch = [
         {"platform": "sim", "id": "q1", "user": "asker", "nickname": SCRIPT,
@@ -92,36 +104,64 @@ def test_html_in_review_questions_evidence_and_buyers_stays_text(
         {"platform": "sim", "id": "o1", "user": IMAGE, "nickname": "", "text": "A2 x2"},
         {"platform": "sim", "id": "o2", "user": "svgfan", "nickname": SVG, "text": "A2 x1"},
     ]  # fmt: skip
-    statuses = [r["status"] for r in _ingest_over_the_socket(live_server, batch)]
+    statuses = [r["status"] for r in _ingest_over_the_socket(server, batch)]
     assert statuses == ["question", "review", "ordered", "ordered"]
     [buyer] = [b for b in api.get("/api/orders").json() if b["handle"] == IMAGE]
     api.patch(f"/api/customers/{buyer['id']}", json={"address": SVG}).raise_for_status()
+    api.close()
+    # Playwright's async API on its own loop in a worker thread: the session may
+    # already hold a sync Playwright (tests/browser) in the main thread.
+    seen = run_async(lambda: _look(server, buyer["id"]))
+    assert seen["question"] == (SCRIPT, batch[0]["text"])
+    assert seen["review"] == (IMAGE, batch[1]["text"])
+    assert seen["buyer_nick"] == IMAGE and SVG in seen["buyer_card"]  # handle, address
+    assert "<*** o***" in seen["ticker"]  # masked, and still text
+    assert seen["executable"] == [0, 0] and seen["dialogs"] == []
 
-    page.goto(live_server.panel_url())
-    page.wait_for_selector('#status[data-status="live"]')
-    page.click('#tabs button[data-tab="comments"]')
-    question = page.locator('#questions [data-comment="1"]')
-    review = page.locator('#review [data-comment="2"]')
-    question.wait_for()
-    review.wait_for()
-    assert question.locator(".nick").inner_text() == SCRIPT
-    assert question.locator(".text").inner_text() == batch[0]["text"]
-    assert review.locator(".nick").inner_text() == IMAGE
-    assert review.locator(".text").inner_text() == batch[1]["text"]
-    review.locator(".actions button").nth(1).click()  # the parse evidence box
-    page.click('#tabs button[data-tab="orders"]')
-    card = page.locator(f'#orders [data-customer="{buyer["id"]}"]')
-    card.wait_for()
-    assert card.locator(".nick").inner_text() == IMAGE  # no nickname: the handle shows
-    assert SVG in card.inner_text()
 
-    overlay = page.context.new_page()
-    dialogs: list[str] = []
-    overlay.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    overlay.goto(live_server.overlay_url())
-    overlay.locator(".ticker-text").wait_for()
-    assert "<*** o***" in overlay.locator(".ticker-text").inner_text()  # masked, as text
+async def _look(server: ServerProcess, buyer_id: int) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
 
-    for view in (page, overlay):
-        assert view.locator("img[src='x'], svg[onload], body script:not([src])").count() == 0
-    assert page.dialogs == [] and dialogs == []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = await browser.new_context(viewport={"width": 360, "height": 780})
+        dialogs: list[str] = []
+
+        def record(dialog: Any) -> None:  # an alert() would mean injected script ran
+            dialogs.append(dialog.message)
+            asyncio.ensure_future(dialog.dismiss())
+
+        context.on("dialog", record)
+        panel = await context.new_page()
+        await panel.goto(f"{server.base_url}/panel#token={HELPER}")
+        await panel.wait_for_selector('#status[data-status="live"]')
+        await panel.click('#tabs button[data-tab="comments"]')
+        question = panel.locator('#questions [data-comment="1"]')
+        review = panel.locator('#review [data-comment="2"]')
+        await review.wait_for()
+        await question.wait_for()
+        seen: dict[str, Any] = {
+            "question": (
+                await question.locator(".nick").inner_text(),
+                await question.locator(".text").inner_text(),
+            ),
+            "review": (
+                await review.locator(".nick").inner_text(),
+                await review.locator(".text").inner_text(),
+            ),
+        }
+        await review.locator(".actions button").nth(1).click()  # the parse evidence box
+        await panel.click('#tabs button[data-tab="orders"]')
+        card = panel.locator(f'#orders [data-customer="{buyer_id}"]')
+        await card.wait_for()
+        seen["buyer_nick"] = await card.locator(".nick").inner_text()
+        seen["buyer_card"] = await card.inner_text()
+        overlay = await context.new_page()
+        await overlay.goto(f"{server.base_url}/overlay?key={OVERLAY}&layout=portrait")
+        await overlay.locator(".ticker-text").wait_for()
+        seen["ticker"] = await overlay.locator(".ticker-text").inner_text()
+        danger = "img[src='x'], svg[onload], body script:not([src])"
+        seen["executable"] = [await view.locator(danger).count() for view in (panel, overlay)]
+        seen["dialogs"] = dialogs
+        await browser.close()
+    return seen
