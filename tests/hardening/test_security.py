@@ -126,10 +126,11 @@ async def _look(server: ServerProcess, buyer_id: int) -> dict[str, Any]:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 360, "height": 780})
         dialogs: list[str] = []
+        dismissals: list[asyncio.Task[None]] = []
 
         def record(dialog: Any) -> None:  # an alert() would mean injected script ran
             dialogs.append(dialog.message)
-            asyncio.ensure_future(dialog.dismiss())
+            dismissals.append(asyncio.ensure_future(dialog.dismiss()))
 
         context.on("dialog", record)
         panel = await context.new_page()
