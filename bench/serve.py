@@ -14,6 +14,7 @@ whose ``/ws/ingest`` writes each batch of comments into a plain SQLite table.
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import json
 import os
 import select
@@ -213,10 +214,23 @@ def main(argv: list[str]) -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
 
+    # BENCH_PROFILE=FILE: profile the server with cProfile (to find what misses a target);
+    # written at shutdown, since uvicorn re-raises SIGTERM once it has stopped.
+    profile_path = os.environ.get("BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_path else None
+
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)
+            if profiler is not None:
+                profiler.enable()
             print(f"port={port}", flush=True)
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(str(profile_path))
+            await super().shutdown(sockets)
 
     config = uvicorn.Config(app, ws_max_size=WS_MAX_SIZE, log_level="warning")
     Server(config).run(sockets=[sock])
