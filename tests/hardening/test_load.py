@@ -149,18 +149,20 @@ HELPER_STEPS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def _helper(server: ServerProcess, until: float) -> list[tuple[float, int]]:
-    """A helper's command every second; returns (sent at, rev) for each."""
-    sent: list[tuple[float, int]] = []
+async def _helper(server: ServerProcess, until: float) -> list[tuple[float, int, float]]:
+    """A helper's command every second; returns (sent at, rev, round trip) for each."""
+    sent: list[tuple[float, int, float]] = []
     loop = asyncio.get_running_loop()
-    async with httpx.AsyncClient(base_url=server.base_url, headers=AUTH, timeout=10) as api:
+    # Generous: on a shared machine a disk-bound WAL checkpoint can stall the server
+    # for seconds; latency is the benchmark's business, this test's is correctness.
+    async with httpx.AsyncClient(base_url=server.base_url, headers=AUTH, timeout=60) as api:
         step = 0
         while loop.time() < until:
             path, body = HELPER_STEPS[step % len(HELPER_STEPS)]
             started = time.perf_counter()
             reply = await api.post(path, json=body)
             reply.raise_for_status()
-            sent.append((started, reply.json()["rev"]))
+            sent.append((started, reply.json()["rev"], time.perf_counter() - started))
             step += 1
             await asyncio.sleep(1.0)  # pacing
     return sent
@@ -235,13 +237,16 @@ def test_100_sockets_and_200_comments_a_second_for_a_minute(
     last = max(r for _, r in rss[-3:])
     assert last <= RSS_MARGIN * baseline, [r // 2**20 for _, r in rss]
 
-    reach = [max(w.arrived[rev] for w in watchers) - started for started, rev in result["commands"]]
+    commands = result["commands"]
+    reach = [max(w.arrived[rev] for w in watchers) - started for started, rev, _ in commands]
+    slowest = max(trip for _, _, trip in commands)
     logger.info(
         "load: %d comments acked (ack p50 %.1f ms, p99 %.1f ms); %d revs on %d sockets, "
-        "0 resyncs; helper command to every socket p50 %.1f ms, p99 %.1f ms; "
+        "0 resyncs; helper command to every socket p50 %.1f ms, p99 %.1f ms (slowest reply "
+        "%.1f s); "
         "RSS %.0f MB after warm-up, %.0f MB at the end (samples %s)",
         intake.acked, 1000 * _p(intake.latencies, 0.5), 1000 * _p(intake.latencies, 0.99),
         result["final_rev"] - watchers[0].first_rev, len(watchers),
-        1000 * _p(reach, 0.5), 1000 * _p(reach, 0.99), baseline / 2**20, last / 2**20,
+        1000 * _p(reach, 0.5), 1000 * _p(reach, 0.99), slowest, baseline / 2**20, last / 2**20,
         [round(r / 2**20) for _, r in rss],
     )  # fmt: skip
