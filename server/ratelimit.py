@@ -23,7 +23,6 @@ grows, so requests from many addresses cannot grow it without bound.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import time
@@ -211,11 +210,6 @@ class IngestLimit:
 
         async def limited() -> Message:
             nonlocal closed
-            # Queued messages are returned without suspending, so an ingest client
-            # that is ahead of the server would hold the event loop until its backlog
-            # is gone, starving helpers' commands and the overlays' updates. One
-            # yield per message keeps the loop fair.
-            await asyncio.sleep(0)
             message = await receive()
             if message["type"] != "websocket.receive" or closed:
                 return message

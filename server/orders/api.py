@@ -7,6 +7,7 @@ with another's. Each one is a short, synchronous SQLite transaction.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from server.auth import same_secret
 from server.comments import CommentIn
 from server.connectors.manual import manual_comment
 from server.errors import DomainError, InvalidInput
-from server.sockets import CLOSE_UNAUTHORIZED, origin_allowed
+from server.sockets import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, origin_allowed
 
 from . import export, queries
 from .service import ItemIn, service_for
@@ -68,15 +69,22 @@ async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
     """One JSON comment or list per message; each gets ``{"type": "ack", "results": [...]}``
     once stored."""
     ctx: AppContext = ws.app.state.ctx
-    if not origin_allowed(ws) or not same_secret(token, ctx.secrets.helper_token):
+    await ws.accept()  # then close with a code the client can read, as the other sockets do
+    if not origin_allowed(ws):
+        await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
+        return
+    if not same_secret(token, ctx.secrets.helper_token):
         await ws.close(code=CLOSE_UNAUTHORIZED)
         return
-    await ws.accept()
     service = service_for(ctx)
     try:
         while True:
             text = await ws.receive_text()
             await ws.send_text(json.dumps(_ingest_message(service, text), ensure_ascii=False))
+            # Queued messages come back without suspending: a client far ahead of the
+            # server would hold the loop until its backlog is gone, starving helpers'
+            # commands and the overlays. One yield per message keeps the loop fair.
+            await asyncio.sleep(0)
     except WebSocketDisconnect:
         return
 

@@ -96,7 +96,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     thread.join(20)
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync Playwright keeps an event loop on the main thread while it is
+# open, which would break the asyncio tests of later folders in the same run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

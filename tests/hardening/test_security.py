@@ -50,8 +50,7 @@ def test_every_socket_refuses_a_foreign_origin_even_with_the_right_key(
         if route == "ingest":
             ws.send_text("[]")
         ws.receive_json()
-    # The ingest route answers a foreign page as it answers a wrong token.
-    assert refused.value.code in ((4403,) if route != "ingest" else (4401, 4403))
+    assert refused.value.code == 4403
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
