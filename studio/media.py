@@ -20,6 +20,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.events import parse_time
+from transcribe.audio import cut_short_message, ends_early
 
 __all__ = [
     "MediaInfo",
@@ -102,6 +103,8 @@ def probe(path: Path) -> MediaInfo:
             rotation = int(getattr(first, "rotation", 0) or 0) % 360
             width, height = first.width, first.height
             duration = _duration(container, video)
+            if ends_early(container, duration):
+                raise StudioError(cut_short_message(path, duration))
             rate = video.average_rate or video.guessed_rate
             metadata = {**container.metadata, **video.metadata}
             has_audio = bool(container.streams.audio)

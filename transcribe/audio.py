@@ -23,13 +23,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from transcribe.errors import AudioError
 
-__all__ = ["SAMPLE_RATE", "AudioChunk", "iter_chunks", "probe_duration"]
+__all__ = [
+    "SAMPLE_RATE",
+    "AudioChunk",
+    "cut_short_message",
+    "ends_early",
+    "iter_chunks",
+    "probe_duration",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +57,41 @@ def probe_duration(path: Path) -> float | None:
             if not container.streams.audio:
                 raise AudioError(f"{path}: no audio stream")
             stream = container.streams.audio[0]
+            duration: float | None = None
             if stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-            if container.duration is not None:
-                return container.duration / 1_000_000
+                duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                duration = container.duration / 1_000_000
+            if duration is not None and ends_early(container, duration):
+                raise AudioError(cut_short_message(path, duration))
+            return duration
     except av.FFmpegError as exc:
         raise AudioError(f"{path}: cannot read audio ({exc})") from None
-    return None
+
+
+def ends_early(container: Any, duration: float, slack: float = 3.0) -> bool:
+    """True when the file's last seconds are missing although the header lists them.
+
+    A recording copied or uploaded only partly keeps a full-length index when it was
+    written "faststart" (index first), so its header alone lies about its length.
+    Seeking near the end and demuxing what is there costs a few milliseconds. All
+    streams count, since one may end a little before another in a whole file.
+    """
+    if duration <= slack:
+        return False
+    container.seek(int((duration - slack) * 1_000_000), backward=True)
+    last = None
+    for packet in container.demux():
+        if packet.size and packet.pts is not None and packet.time_base is not None:
+            last = max(last or 0.0, float(packet.pts * packet.time_base))
+    return last is None or last < duration - slack
+
+
+def cut_short_message(path: Path, duration: float) -> str:
+    return (
+        f"{path}: the recording is cut short (its header says {duration:.0f} s, "
+        "but the data ends before that); copy the whole file again"
+    )
 
 
 def _frames(path: Path) -> Iterator[np.ndarray]:

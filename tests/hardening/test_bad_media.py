@@ -86,11 +86,6 @@ def test_transcribe_refuses_unreadable_recordings(
     assert list(out.parent.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transcribe: a faststart MP4 cut in half transcribes without a word of warning "
-    "and reports the header's 40 s; it should fail (or warn) naming the file as cut short",
-)
 def test_transcribe_notices_a_recording_cut_short(
     media: dict[str, Path], tiny_model: Path, tmp_path: Path
 ) -> None:
@@ -143,12 +138,6 @@ def test_clips_refuses_unreadable_recordings(
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="studio: a faststart MP4 cut in half passes the probe (its header says 40 s); "
-    "the clip pinned at 25 s renders as an empty 261-byte MP4 left in the output folder, "
-    "and the error talks about a thumbnail instead of naming the cut-short recording",
-)
 def test_clips_notices_a_recording_cut_short(media: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "clips"
     result = _clips(media["cut_with_index"], tmp_path, out)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -49,3 +50,30 @@ def test_not_audio_is_a_clear_error(tmp_path: Path) -> None:
         list(iter_chunks(bogus))
     with pytest.raises(AudioError, match=r"notes\.mp3"):
         probe_duration(bogus)
+
+
+def _mp4(path: Path, video_seconds: int, audio_seconds: int) -> Path:
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
+    cmd += ["-f", "lavfi", "-i", f"testsrc2=s=160x120:r=10:d={video_seconds}"]
+    cmd += ["-f", "lavfi", "-i", f"sine=d={audio_seconds}"]
+    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-movflags", "+faststart"]
+    subprocess.run([*cmd, str(path)], check=True)
+    return path
+
+
+def test_ends_early_tells_a_cut_file_from_uneven_streams(tmp_path: Path) -> None:
+    import av
+
+    from transcribe.audio import ends_early
+
+    whole = _mp4(tmp_path / "whole.mp4", 30, 30)
+    uneven = _mp4(tmp_path / "uneven.mp4", 20, 30)  # video stops 10 s before the sound
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for path, expected in ((whole, False), (uneven, False), (cut, True)):
+        with av.open(str(path)) as container:
+            assert ends_early(container, container.duration / 1_000_000) is expected, path.name
+    with pytest.raises(AudioError, match="cut short"):
+        probe_duration(cut)
