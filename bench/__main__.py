@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or list(BENCHMARKS)
     out = args.out or (RESULTS if not args.names else None)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("httpx", "faster_whisper", "transcribe", "studio"):  # a line per request/file
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     env = environment()
     env["load average at start"] = _load()

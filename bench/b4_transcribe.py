@@ -26,7 +26,7 @@ from bench.media import make_speech
 __all__ = ["bare", "cache_hit", "pipeline", "run"]
 
 SECONDS = 120.0
-ROUNDS = 4
+ROUNDS = 3
 THREADS = 2
 TARGET = 1.05
 
