@@ -26,7 +26,7 @@ import math
 import multiprocessing
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
@@ -251,6 +251,29 @@ def _collect(run: Run, results: list[dict[str, Any]]) -> None:
             run.worst.append(max(times))
 
 
+def _gather(
+    source: Any,
+    count: int,
+    processes: list[SpawnProcess],
+    timeout: float,
+    tick: Callable[[], None] | None = None,
+) -> list[Any]:
+    """``count`` items from a process queue; fail fast when a client process dies."""
+    items: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while len(items) < count:
+        if tick is not None:
+            tick()
+        with contextlib.suppress(queue.Empty):
+            items.append(source.get(timeout=0.2))
+            continue
+        if any(p.exitcode not in (None, 0) for p in processes):
+            raise RuntimeError("a B1 client process failed (its traceback is above)")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"B1 clients did not report within {timeout:g} s")
+    return items
+
+
 def measure(ctx: SpawnContext, server: ServerProcess, clients: int, loaded: bool) -> Run:
     """Connect ``clients`` sockets, send the commands, gather every receipt."""
     target = Target(server.kind, server.port)
@@ -263,20 +286,19 @@ def measure(ctx: SpawnContext, server: ServerProcess, clients: int, loaded: bool
         "done": ctx.Event(),
         "last_rev": ctx.Value("q", -1),
     }
-    with _client_processes(ctx, target, shares, sync):
-        for _ in shares:
-            sync["ready"].get(timeout=120)
+    with _client_processes(ctx, target, shares, sync) as processes:
+        _gather(sync["ready"], len(shares), processes, 120.0)
         load = None
         if loaded:
             url = f"{server.ws_base}/ws/ingest?token={HELPER}"
             load = start_load(ctx, url, rate=LOAD_RATE, prefix=f"b1-{clients}-{time.time_ns()}")
         try:
             sync["go"].set()
-            results: list[dict[str, Any]] = []
-            while len(results) < len(shares):
+
+            def sample() -> None:
                 run.peak_rss = max(run.peak_rss, server.rss())
-                with contextlib.suppress(queue.Empty):
-                    results.append(sync["out"].get(timeout=0.2))
+
+            results = _gather(sync["out"], len(shares), processes, MAX_SECONDS + 120.0, sample)
         finally:
             if load is not None:
                 run.load = load.stop()

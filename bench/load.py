@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import time
 from dataclasses import dataclass
 from multiprocessing.context import SpawnContext, SpawnProcess
@@ -69,6 +70,8 @@ class Load:
         self.sync["stop"].set()
         try:
             result: LoadResult = self.sync["out"].get(timeout=timeout)
+        except queue.Empty:
+            raise RuntimeError("the load process gave no result (its traceback is above)") from None
         finally:
             self.kill()
         return result
