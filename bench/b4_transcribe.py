@@ -116,9 +116,10 @@ def run(workdir: Path) -> Section:
             "measures chotdon's overhead around faster-whisper, not Whisper's speed or accuracy.",
             f"B4: {SECONDS:g} s of espeak-ng Vietnamese, int8, {THREADS} threads, model load "
             f"included on both sides; fastest of {ROUNDS} alternating rounds (medians "
-            f"{statistics.median(bares):.2f} s bare, {statistics.median(ours):.2f} s pipeline; "
-            f"(bare {', '.join(f'{t:.2f}' for t in bares)} s; "
-            f"pipeline {', '.join(f'{t:.2f}' for t in ours)} s). Decoding alone: "
+            f"{statistics.median(bares):.2f} s bare, {statistics.median(ours):.2f} s pipeline). "
+            "Runs: "
+            f"bare {', '.join(f'{t:.2f}' for t in bares)} s; "
+            f"pipeline {', '.join(f'{t:.2f}' for t in ours)} s. Decoding alone: "
             f"{ours_decode:.2f} s in chunks (transcribe.audio) against {bare_decode:.2f} s for "
             "faster-whisper's decode_audio; the rest of both runs is faster-whisper itself.",
         ],
