@@ -80,3 +80,15 @@ def test_tiny_b2_run_gives_positive_rates(tmp_path: Path) -> None:
     assert b2_intake.raw_inserts(tmp_path / "raw.db", comments) > 0
     assert b2_intake.intake_in_process(tmp_path / "ingest", comments) > 0
     assert b2_intake.parser_alone(comments) > 0
+
+
+def test_b1_splits_clients_into_processes_of_at_most_100_with_one_panel_in_ten() -> None:
+    from bench.b1_latency import _shares
+
+    assert _shares(1) == [_shares(1)[0]]
+    assert (_shares(1)[0].overlays, _shares(1)[0].panels) == (1, 0)
+    shares = _shares(200)
+    assert len(shares) == 2
+    assert sum(s.overlays for s in shares) == 180 and sum(s.panels for s in shares) == 20
+    assert [s.commander for s in shares] == [True, False]
+    assert all(s.overlays + s.panels <= 100 for s in shares)
