@@ -48,7 +48,7 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
-def require_helper(
+async def require_helper(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     token: Annotated[str | None, Query()] = None,
@@ -60,6 +60,7 @@ def require_helper(
     elif token and request.method == "GET":
         given = token
     if not same_secret(given, ctx.secrets.helper_token):
+        # On the event loop (async), like the sockets that share this bucket.
         wait = request.app.state.limits.failed_auth(client_host(request.client))
         if wait:
             raise RateLimited("too many wrong tokens from this address", wait)
