@@ -4,7 +4,7 @@ The load generator and the clients must not share the server's event loop, so
 each server runs as ``python -m bench.serve KIND DATA_DIR`` on 127.0.0.1 with
 an ephemeral port that it prints (``port=N``) once uvicorn has started. Both
 run on the same stack with the same uvicorn settings as ``chotdon serve``
-(uvicorn's defaults plus ``ws_max_size``), so the only difference is the app.
+(``server.cli_serve.UVICORN_OPTIONS``), so the only difference is the app.
 
 The baseline is the least a server can do for the same job: a Starlette app
 whose ``POST /broadcast`` sends the update to every socket in a plain loop, and
@@ -33,7 +33,6 @@ __all__ = ["HELPER", "OVERLAY", "ServerProcess", "baseline_app", "running_server
 
 HELPER = "bench-helper-token"
 OVERLAY = "bench-overlay-key"
-WS_MAX_SIZE = 64 * 1024  # as in ``chotdon serve``
 START_TIMEOUT = 60.0
 
 
@@ -207,6 +206,8 @@ def baseline_app(data_dir: Path) -> Any:
 def main(argv: list[str]) -> None:
     import uvicorn
 
+    from server.cli_serve import UVICORN_OPTIONS
+
     kind, data_dir = argv[0], Path(argv[1])
     app = project_app(data_dir) if kind == "project" else baseline_app(data_dir)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -232,7 +233,7 @@ def main(argv: list[str]) -> None:
                 profiler.dump_stats(str(profile_path))
             await super().shutdown(sockets)
 
-    config = uvicorn.Config(app, ws_max_size=WS_MAX_SIZE, log_level="warning")
+    config = uvicorn.Config(app, **UVICORN_OPTIONS)
     Server(config).run(sockets=[sock])
 
 

@@ -8,7 +8,7 @@ carrying ``code``. ``chotdon clips`` reads exactly this.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from .errors import NotFound
 __all__ = [
     "EVENT_TYPES",
     "append_event",
+    "append_events",
     "iter_events",
     "read_session_events",
     "session_exists",
@@ -46,21 +47,41 @@ EVENT_TYPES = frozenset(
 )
 
 
+# Built once: the hot path (a comment_received per comment) only binds values.
+_INSERT = insert(events)
+
+
+def append_events(
+    conn: Connection,
+    session_id: int,
+    records: Sequence[tuple[str, dict[str, Any]]],
+    t: str | None = None,
+) -> None:
+    """Append events inside the caller's transaction, in one executemany."""
+    if not records:
+        return
+    unknown = [type_ for type_, _ in records if type_ not in EVENT_TYPES]
+    if unknown:
+        raise ValueError(f"unknown event type {unknown[0]!r}")
+    moment = t or utcnow_iso()
+    rows = [
+        {
+            "session_id": session_id,
+            "t": moment,
+            "type": type_,
+            "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        }
+        for type_, data in records
+    ]
+    conn.execute(_INSERT, rows)
+
+
 def append_event(
     conn: Connection, session_id: int, type_: str, t: str | None = None, **data: Any
 ) -> dict[str, Any]:
     """Append one event inside the caller's transaction and return it as exported."""
-    if type_ not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {type_!r}")
     moment = t or utcnow_iso()
-    conn.execute(
-        insert(events).values(
-            session_id=session_id,
-            t=moment,
-            type=type_,
-            data=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-        )
-    )
+    append_events(conn, session_id, [(type_, data)], t=moment)
     return {"t": moment, "type": type_, **data}
 
 

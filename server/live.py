@@ -24,7 +24,7 @@ from .catalog import Product, ProductPatch
 from .catalog_io import normalize_code
 from .db import kv, live_sessions, utcnow_iso
 from .errors import InvalidInput, NotFound
-from .events import append_event
+from .events import append_events
 from .hub import Hub
 
 __all__ = ["ELEMENTS", "Change", "LiveService", "product_view"]
@@ -159,8 +159,7 @@ class LiveService:
                 change.merge(more)
             session = change.set_.get("session", self.session)
             if session is not None:
-                for type_, data in change.events:
-                    append_event(conn, session["id"], type_, t=now, **data)
+                append_events(conn, session["id"], change.events, t=now)
             visible = bool(change.set_ or change.products)
             if visible:
                 persisted = {**self._persisted(), **change.set_, "rev": self.rev + 1}

@@ -26,7 +26,7 @@ from server.comments import CommentIn
 from server.connectors.base import ConnectorState
 from server.db import comments, customers, order_lines, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
-from server.events import append_event
+from server.events import append_events
 from server.live import Change, Events, LiveService, product_view
 
 from . import queries
@@ -97,8 +97,7 @@ class OrderService:
                 changes = self._changes()
                 stored = work(conn, changes)
                 if options["session_id"] is not None:
-                    for type_, data in changes.events:
-                        append_event(conn, options["session_id"], type_, **data)
+                    append_events(conn, options["session_id"], changes.events)
         self._push_comments([s.comment_id for s in stored if not s.duplicate])
         return stored
 
