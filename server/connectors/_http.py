@@ -15,9 +15,28 @@ from typing import Any
 
 import httpx
 
-from server.connectors.base import ConnectorError
+from server.connectors.base import ConnectorError, Emit, Sleep
 
-__all__ = ["SecretQueryFilter", "get_json", "header_seconds", "redact"]
+__all__ = ["HttpPoller", "SecretQueryFilter", "get_json", "header_seconds", "redact"]
+
+
+class HttpPoller:
+    """A connector that reads an HTTP API: ``poll`` every ``poll_interval`` seconds,
+    on one client kept for the whole run (its connection pool survives polls)."""
+
+    poll_interval: float
+    timeout: float
+    _sleep: Sleep
+
+    async def poll(self, client: httpx.AsyncClient, emit: Emit) -> None:
+        raise NotImplementedError
+
+    async def run(self, emit: Emit) -> None:
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            while True:
+                await self.poll(client, emit)
+                await self._sleep(self.poll_interval)
+
 
 _SECRET_PARAM = re.compile(r"(?i)\b(access_token|sign|partner_key)=[^&\s\"']*")
 

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from server.comments import CommentIn
-from server.connectors._http import get_json, header_seconds
+from server.connectors._http import HttpPoller, get_json, header_seconds
 from server.connectors.base import ConnectorError, Emit, SeenIds, Sleep
 
 __all__ = [
@@ -148,7 +148,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-class FacebookConnector:
+class FacebookConnector(HttpPoller):
     """Polls one live video's comments every ``poll_interval`` seconds."""
 
     name = "facebook"
@@ -177,12 +177,6 @@ class FacebookConnector:
         self._sleep = sleep
         self.after: str | None = None  # the cursor to resume from
         self._seen = SeenIds()  # safety net: the cursor should already prevent repeats
-
-    async def run(self, emit: Emit) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            while True:
-                await self.poll(client, emit)
-                await self._sleep(self.poll_interval)
 
     async def poll(self, client: httpx.AsyncClient, emit: Emit) -> None:
         """Read every page available now, emitting each before moving the cursor."""

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import httpx
 
 from server.comments import CommentIn
-from server.connectors._http import get_json, header_seconds
+from server.connectors._http import HttpPoller, get_json, header_seconds
 from server.connectors.base import ConnectorError, Emit, SeenIds, Sleep
 
 __all__ = [
@@ -138,7 +138,7 @@ def error_from_shopee(
     return ConnectorError(detail)
 
 
-class ShopeeConnector:
+class ShopeeConnector(HttpPoller):
     """Polls one Shopee Live session's latest comments."""
 
     name = "shopee"
@@ -197,12 +197,6 @@ class ShopeeConnector:
         if self.follow_offset and self.offset is not None:
             params["offset"] = self.offset
         return params
-
-    async def run(self, emit: Emit) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            while True:
-                await self.poll(client, emit)
-                await self._sleep(self.poll_interval)
 
     async def poll(self, client: httpx.AsyncClient, emit: Emit) -> None:
         """One request: emit the comments not seen before, then remember them."""
