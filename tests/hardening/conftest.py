@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from tests.support import app_settings
+
 T = TypeVar("T")
 HELPER = "hardening-helper-token"
 OVERLAY = "hardening-overlay-key"
@@ -163,18 +165,7 @@ def audience_comment(n: int, prefix: str = "c") -> dict[str, Any]:
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Any:
-    from server.settings import Settings
-
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "helper_token": HELPER,
-        "overlay_key": OVERLAY,
-        "demo": True,
-        "demo_comments": False,
-        "heartbeat_seconds": 30.0,
-        **overrides,
-    }
-    return Settings(**values)
+    return app_settings(data_dir, helper=HELPER, overlay=OVERLAY, **overrides)
 
 
 class FakeClock:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
+from tests.support import app_settings
 
 HELPER = "orders-helper-token"
 OVERLAY = "orders-overlay-key"
@@ -18,16 +19,7 @@ AUTH = {"Authorization": f"Bearer {HELPER}"}
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "helper_token": HELPER,
-        "overlay_key": OVERLAY,
-        "demo": True,
-        "demo_comments": False,
-        "heartbeat_seconds": 30.0,
-    }
-    values.update(overrides)
-    return Settings(**values)
+    return app_settings(data_dir, helper=HELPER, overlay=OVERLAY, **overrides)
 
 
 def comment(

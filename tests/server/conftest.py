@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
+from tests.support import app_settings
 
 HELPER = "helper-token-1234"
 OVERLAY = "overlay-key-1234"
@@ -17,16 +18,7 @@ AUTH = {"Authorization": f"Bearer {HELPER}"}
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "helper_token": HELPER,
-        "overlay_key": OVERLAY,
-        "demo": True,
-        "demo_comments": False,
-        "heartbeat_seconds": 30.0,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return app_settings(data_dir, helper=HELPER, overlay=OVERLAY, **overrides)
 
 
 @pytest.fixture
