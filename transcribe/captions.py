@@ -8,6 +8,13 @@ sentence punctuation and at pauses in speech; when a cue is full we cut it at
 the last comma or short pause inside it rather than wherever the text ran out,
 because a caption that ends on a phrase boundary is easier to read at a glance.
 
+Words are joined the way faster-whisper spells them: each word token carries
+its own leading space, and a token without one (``",000"``, ``".000"``,
+``","``) continues the word before it. So ``" $60" ",000"`` reads ``$60,000``
+and ``" 100" ".000" " đ"`` reads ``100.000 đ``: a price is never split across
+lines or cues, and punctuation stays on its word. Such a run of tokens is one
+caption word, timed from its first token's start to its last token's end.
+
 Times come from word timings when the transcript has them. Segments without
 words (a hand-written transcript, say) get word times spread over the segment
 in proportion to word length, which is good enough for a caption.
@@ -32,6 +39,7 @@ __all__ = [
     "CaptionFormat",
     "Cue",
     "build_cues",
+    "join_tokens",
     "slice_segments",
     "to_ass",
     "to_srt",
@@ -77,19 +85,44 @@ def _spread_words(segment: Segment) -> tuple[Word, ...]:
     at = segment.start
     for text in texts:
         step = span * (len(text) + 1) / total
-        words.append(Word(at, at + step, text, 1.0))
+        words.append(Word(at, at + step, " " + text, 1.0))
         at += step
     return tuple(words)
+
+
+def _spaced(words: Sequence[Word]) -> bool:
+    """Whether these words carry faster-whisper's leading spaces. A hand-written
+    transcript often has bare words; each of those is a word of its own."""
+    return any(w.word[:1].isspace() for w in words)
+
+
+def join_tokens(words: Sequence[Word]) -> list[Word]:
+    """Whole words from faster-whisper's tokens: a token that does not start with
+    whitespace is glued to the one before it (``" $60" + ",000"``). The result's
+    words are stripped; empty tokens vanish. The first token always starts a word."""
+    out: list[Word] = []
+    spaced = _spaced(words)
+    for word in words:
+        text = word.word
+        if not text.strip():
+            continue
+        if out and spaced and not text[:1].isspace():
+            last = out[-1]
+            out[-1] = Word(
+                last.start,
+                max(last.end, word.end),
+                last.word + text.rstrip(),
+                min(last.probability, word.probability),
+            )
+        else:
+            out.append(word._replace(word=text.strip()))
+    return out
 
 
 def _tokens(segments: Iterable[Segment]) -> list[_Token]:
     flat: list[tuple[Word, bool]] = []
     for segment in segments:
-        words = [
-            w._replace(word=w.word.strip())
-            for w in (segment.words or _spread_words(segment))
-            if w.word.strip()
-        ]
+        words = join_tokens(segment.words or _spread_words(segment))
         flat += [(w, i == len(words) - 1) for i, w in enumerate(words)]
     flat.sort(key=lambda item: item[0].start)
     tokens = []
@@ -253,13 +286,26 @@ def _shift_word(word: Word, start: float, end: float) -> Word:
     )
 
 
+def _units(words: Sequence[Word]) -> list[list[Word]]:
+    """Tokens grouped into whole words (see :func:`join_tokens`), tokens kept."""
+    units: list[list[Word]] = []
+    spaced = _spaced(words)
+    for word in words:
+        if units and spaced and word.word and not word.word[:1].isspace():
+            units[-1].append(word)
+        else:
+            units.append([word])
+    return units
+
+
 def slice_segments(segments: Iterable[Segment], start: float, end: float) -> list[Segment]:
     """The part of a transcript between ``start`` and ``end``, shifted to begin at 0.
 
     A word belongs to the clip when its middle lies inside the window, so a word
-    cut in half by the clip edge is kept only if most of it is heard. Segments
-    without words are kept when their middle lies inside. Times are clamped to
-    the window; ids are renumbered from 0.
+    cut in half by the clip edge is kept only if most of it is heard; a number
+    spread over several tokens (``" 150" ",000"``) is kept or dropped whole.
+    Segments without words are kept when their middle lies inside. Times are
+    clamped to the window; ids are renumbered from 0.
     """
     out: list[Segment] = []
     for segment in segments:
@@ -268,8 +314,9 @@ def slice_segments(segments: Iterable[Segment], start: float, end: float) -> lis
         if segment.words:
             words = tuple(
                 _shift_word(w, start, end)
-                for w in segment.words
-                if start <= (w.start + w.end) / 2 <= end
+                for unit in _units(segment.words)
+                if start <= (unit[0].start + unit[-1].end) / 2 <= end
+                for w in unit
             )
             if not words:
                 continue

@@ -198,3 +198,68 @@ def test_ass_renders_inside_the_safe_area(tmp_path: Path) -> None:
     assert len(xs) > 1000, "no text was drawn"
     assert xs.min() >= 60 and xs.max() < 1020, (xs.min(), xs.max())
     assert ys.min() >= 267 and ys.max() < 1653, (ys.min(), ys.max())
+
+
+# Tokens exactly as faster-whisper gives them: a leading space starts a word,
+# anything else continues the word before it.
+PRICE_TOKENS = [
+    [" Hạt", " dẻ", " Ngân", " Sơn", " giá", " 100", ".000", " đ", " một", " cân", ","],
+    [" chốt", " đơn", " nhé", "."],
+    [" The", " honey", " is", " $60", ",000", ",", " order", " now", "!"],
+]
+
+
+def tokens_said(groups: list[list[str]], step: float = 0.25) -> list[Segment]:
+    segments, t = [], 0.0
+    for index, tokens in enumerate(groups):
+        words = []
+        for token in tokens:
+            # Punctuation tokens are short, as in faster-whisper's output.
+            length = 0.05 if not token[:1].isspace() and not token[1:2].isalnum() else step
+            words.append(Word(round(t, 3), round(t + length - 0.02, 3), token, 0.9))
+            t += length
+        text = "".join(w.word for w in words).strip()
+        segments.append(Segment(index, words[0].start, words[-1].end, text, tuple(words)))
+        t += 1.0
+    return segments
+
+
+def test_prices_golden_files() -> None:
+    cues = build_cues(tokens_said(PRICE_TOKENS))
+    golden("prices.srt", to_srt(cues))
+    golden("prices.vtt", to_vtt(cues))
+    golden("prices.ass", to_ass(cues))
+
+
+def test_numbers_and_punctuation_stay_on_their_word() -> None:
+    cues = build_cues(tokens_said(PRICE_TOKENS))
+    lines = [line for c in cues for line in c.lines]
+    text = " ".join(lines)
+    assert "100.000 đ" in text and "$60,000," in text and "cân," in text
+    assert not any(re.search(r"(^|\s)[.,!?]", line) for line in lines), lines
+    assert [w.word for c in cues for w in c.words][:8] == [
+        "Hạt", "dẻ", "Ngân", "Sơn", "giá", "100.000", "đ", "một",
+    ]  # fmt: skip
+
+
+def test_a_joined_word_keeps_one_karaoke_step() -> None:
+    cues = build_cues(tokens_said(PRICE_TOKENS))
+    for cue, line in zip(cues, to_ass(cues).splitlines()[-len(cues) :], strict=True):
+        assert len(re.findall(r"\\k\d+", line)) == len(cue.words)
+    assert r"{\k" in to_ass(cues) and "$60,000," in to_ass(cues)
+
+
+def test_bare_hand_written_words_are_not_glued() -> None:
+    words = (Word(0.0, 0.4, "giá", 1.0), Word(0.4, 0.8, "rẻ", 1.0), Word(0.8, 1.2, "lắm", 1.0))
+    cues = build_cues([Segment(0, 0.0, 1.2, "giá rẻ lắm", words)])
+    assert cues[0].lines == ("giá rẻ lắm",)
+
+
+def test_a_slice_keeps_a_number_whole() -> None:
+    segment = tokens_said([[" giá", " 150", ",000", " nhé"]], step=1.0)[0]
+    [inside] = slice_segments([segment], 0.9, 5.0)
+    assert [w.word for w in inside.words] == [" 150", ",000", " nhé"]
+    assert inside.text == "150,000 nhé"
+    # The edge falls inside ",000" (2.0-2.98 s), past the middle of the whole
+    # "150,000": both tokens go, rather than leaving ",000" without its "150".
+    assert slice_segments([segment], 2.2, 5.0)[0].text == "nhé"
