@@ -103,7 +103,7 @@ CANCEL_WORDS = _words(
     "tidak jadi, gak jadi, nggak jadi, ga jadi, không lấy nữa, không mua nữa, đổi ý, bỏ"
 )
 NEGATIONS = _words(
-    "không, ko, k, kh, khong, hông, hok, khum, hem, hk, khg, chưa, chả, chẳng, đừng, not, "
+    "không, ko, k, kh, kg, khong, hông, hok, khum, hem, hk, khg, chưa, chả, chẳng, đừng, not, "
     "tidak, gak, no"
 )
 THEN_STOP = _words("thôi, nữa, nx")
@@ -114,13 +114,24 @@ STRONG_QUESTION = _words(
     "khi nào, lúc nào, thế nào, như nào, như thế nào, ntn, sao, tại sao, vì sao, ở đâu, "
     "đâu vậy, hỏi, gì, j, nào, được không, đc không, dc ko, được ko, đc ko, dc k, được k, "
     "đc k, ko ạ, có không, có ko, how, how much, what, when, where, price, harga, berapa, "
-    "apa, kapan, available, ready, ready không, còn hàng, con hang"
+    "apa, kapan, available, ready, ready không, còn hàng, con hang, tư vấn, tu van, tv giúp"
+)
+# Cues that ask even inside a long review-like text ("Cho mình hỏi trong hộp có cáp
+# không"): the short ones above ("giá", "sao", "gì", "nào") are also ordinary words there.
+EXPLICIT_QUESTION = _words(
+    "cho mình hỏi, cho minh hoi, cho em hỏi, cho e hỏi, cho mk hỏi, cho mik hỏi, "
+    "cho hỏi, cho tôi hỏi, cho chị hỏi, cho c hỏi, cho a hỏi, cho anh hỏi, cho cháu hỏi, "
+    "xin hỏi, được không, đc không, dc ko, được ko, đc ko, dc k, được k, đc k, ko ạ, k ạ, "
+    "có không, có ko, bao nhiêu tiền, giá bao nhiêu, nhiêu tiền, bao tiền"
 )
 # Idioms that contain a question word but ask nothing: "ở đâu cũng", "gì cũng được".
-NOT_QUESTIONS = _words("đâu cũng, gì cũng, nào cũng, sao cũng, sao đâu, bao nhiêu cũng")
+NOT_QUESTIONS = _words(
+    "đâu cũng, gì cũng, nào cũng, sao cũng, sao đâu, bao nhiêu cũng, đánh giá, tầm giá, "
+    "mức giá, giá thành, giá tốt, giá rẻ, giá hợp lý, giảm giá, rớt giá, 5 sao"
+)
 # Cues that need a shop-related word nearby ("anh lấy vợ chưa" is small talk).
 WEAK_QUESTION = _words(
-    "không, ko, k, kh, khong, hông, hok, khum, hem, hk, khg, chưa, hả, à, nhỉ, chứ"
+    "không, ko, k, kh, kg, khong, hông, hok, khum, hem, hk, khg, chưa, hả, à, nhỉ, chứ"
 )
 QUESTION_TAIL = _words(
     "ạ, a, ak, ah, ạh, vậy, vay, z, v, shop, sh, ad, ơi, oi, nhỉ, nhi, chị, chi, c, anh, "
@@ -131,11 +142,20 @@ COMMERCE = _words(
     "sale, giá, tiền, tien, shop, sỉ, lẻ, chuyển khoản, ck, ship cod, đơn, mua, bán, stok, "
     "stock, ada, masih, ongkir, hết, thật, chuẩn, ngọt, đắng, chua, ngon, hạn, bảo quản"
 )
-# Past or settled events: "tuần trước mua 2 hộp", "hôm qua", "đã nhận".
+# Past or settled events: "tuần trước mua 2 hộp", "hôm qua", "đã nhận", "mới mua được
+# 6 ngày"; and what reviews say about a parcel already received ("hỏng", "giao chậm").
 NARRATIVE = _words(
     "tuần trước, hôm qua, hôm trước, lần trước, năm ngoái, tháng trước, năm trước, "
-    "hồi trước, đã, nhận được, ăn hết, tahun lalu, kemarin, yesterday, last week"
+    "hồi trước, đã, nhận được, ăn hết, tahun lalu, kemarin, yesterday, last week, "
+    "mới mua, vừa mua, mua được, mua dc, mua đc, mua xong, mua về, nên mua, định mua, "
+    "tính mua, từng mua, hỏng, bị lỗi, lỗi, vỡ, móp, rách, mốc, chậm, thất vọng, hài lòng, "
+    "tuyệt vời, đánh giá, nhận hàng"
 )
+# A variant named instead of a product ("lấy túi xanh", "2b xanh", "size 36"): the
+# catalog has no variants yet, so such an order goes to a helper.
+VARIANTS = _words("xanh, đỏ, vàng, trắng, đen, hồng, tím, nâu, xám, be, kem, màu, size, sz, cỡ")
+# Words before a number that make it a size, not a quantity: "size 36".
+SIZE_WORDS = _words("size, sz, cỡ")
 # Words after a number that make it something other than a quantity.
 COUNTERS = _words(
     "năm, tháng, tuần, ngày, hôm, giờ, h, tiếng, phút, giây, tuổi, lần, người, đứa, con, "
@@ -182,7 +202,7 @@ KNOWN_WORDS = Phrases(
     w
     for lexicon in (
         FILLERS, QUESTION_TAIL, NEGATIONS, ORDER_NOUNS, PHONE_CUES, MULTIPLIERS, SEPARATORS,
-        CODE_PREFIXES, THEN_STOP, ORDER_VERBS,
+        CODE_PREFIXES, THEN_STOP, ORDER_VERBS, VARIANTS,
     )
     for w in lexicon.words()
 )  # fmt: skip

@@ -41,6 +41,13 @@ _SEPARATOR_SYMBOLS = frozenset(",;+&/|\n.")
 _MONEY_SYMBOLS = frozenset("$%đ")
 _MAX_QTY = 1000  # above this a number is a price, a year or a phone fragment
 _STRICT_WEAK = frozenset({"à", "hả"})
+# Live order comments are short: in the hand-written sets no order leaves more than
+# four words unexplained, while product reviews leave ten or more. From this many on,
+# a comment is read as a review: only explicit questions, and no order without an
+# order word (and even then a helper decides).
+_REVIEW_WORDS = 8
+_REVIEW_ORDER_CAP = 0.5
+_HARD_CANCELS = frozenset({"huy", "cancel", "cancle", "batal"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +139,16 @@ class _Cues:
     negated: list[tuple[int, int]]
     strong_q: list[tuple[int, int]]
     weak_q: list[tuple[int, int]]
+    explicit_q: list[tuple[int, int]]
     narrative: list[tuple[int, int]]
     commerce: bool
     each: list[tuple[int, int]]
     unknown_words: int
+    variant: bool = False
+
+    @property
+    def review_like(self) -> bool:
+        return self.unknown_words >= _REVIEW_WORDS
 
 
 class Parser:
@@ -224,6 +237,8 @@ class Parser:
         qtys: list[_Qty],
         pinned: str | None,
     ) -> tuple[Intent, list[Item], float]:
+        if cues.review_like:
+            return self._decide_review(scan, cues, mentions, qtys, pinned)
         context = cues.commerce or bool(mentions) or bool(qtys)
         if cues.cancel and not cues.strong_q:
             return "cancel", self._cancel_items(scan, mentions, qtys), 0.9
@@ -233,6 +248,25 @@ class Parser:
         if cues.narrative or cues.negated:
             return "other", [], 0.6 if orderish else 0.9
         return self._order(scan, cues, mentions, qtys, pinned)
+
+    def _decide_review(
+        self,
+        scan: _Scan,
+        cues: _Cues,
+        mentions: list[Mention],
+        qtys: list[_Qty],
+        pinned: str | None,
+    ) -> tuple[Intent, list[Item], float]:
+        """A long text ("Mua được 6 ngày, pin trâu, 5 sao"): its numbers are days, stars
+        and prices, and "giá", "sao", "gì" are ordinary words, so only explicit cues count."""
+        if any(scan.tokens[i].fold in _HARD_CANCELS for i, _ in cues.cancel):
+            return "cancel", self._cancel_items(scan, mentions, qtys), 0.6
+        if cues.explicit_q:
+            return "question", [], 0.8
+        if cues.narrative or cues.negated or not _verb_takes(scan, cues, mentions, qtys):
+            return "other", [], 0.9
+        intent, items, confidence = self._order(scan, cues, mentions, qtys, pinned)
+        return intent, items, min(confidence, _REVIEW_ORDER_CAP)
 
     def _order(
         self,
@@ -288,7 +322,7 @@ class Parser:
         if pinned is None:
             return "order", [], 0.3
         scan.evidence.append(Evidence("pinned", 0, 0, "", f"{pinned} on screen"))
-        return "order", [Item(pinned, 1.0)], 0.85
+        return "order", [Item(pinned, 1.0)], 0.85 * (0.6 if cues.variant else 1.0)
 
     def _item_qty(self, code: str, qty: _Qty | None) -> tuple[float, float]:
         if qty is None:
@@ -354,9 +388,12 @@ def _quantity_at(scan: _Scan, i: int, product_starts: set[int]) -> _Qty | None:
     if not 0 < amount.value < _MAX_QTY or not scan.free(amount.start, j):
         scan.used.update(range(amount.start, j))
         return None
-    if j < len(tokens) and _is_money_or_counter(tokens[j], tokens[j].glued):
-        scan.used.update(range(amount.start, j + 1))
-        scan.note("other", amount.start, j + 1, "not a quantity")
+    if _is_size_or_stars(tokens, amount.start, j) or (
+        j < len(tokens) and _is_money_or_counter(tokens[j], tokens[j].glued)
+    ):
+        end = min(j + 1, len(tokens))
+        scan.used.update(range(amount.start, end))
+        scan.note("other", amount.start, end, "not a quantity")
         scan.not_quantities += 1
         return None
     value, unit, unit_at = amount.value, None, None
@@ -380,6 +417,28 @@ def _unit_and_half(tokens: Sequence[Token], i: int) -> _Qty | None:
     if read is None or not read_half(tokens, read[1]):
         return None
     return _Qty(1.5, i, read[1] + 1, read[0], words=True, unit_at=(i, read[1]))
+
+
+def _verb_takes(scan: _Scan, cues: _Cues, mentions: list[Mention], qtys: list[_Qty]) -> bool:
+    """Does an order word take a quantity or product right after it ("lấy 2 hộp")?
+    In a review, "mua" and "thêm" mostly start a story ("Thêm nữa là…")."""
+    starts = {m.start for m in mentions} | {q.start for q in qtys}
+    for _, end in cues.verbs:
+        k = end
+        while k < len(scan.tokens) and scan.tokens[k] in lx.FILLERS:
+            k += 1
+        if k in starts:
+            return True
+    return False
+
+
+def _is_size_or_stars(tokens: Sequence[Token], i: int, j: int) -> bool:
+    """ "size 36" is a variant and "5*" a rating, not quantities."""
+    if i > 0 and tokens[i - 1] in lx.SIZE_WORDS:
+        return True
+    if j >= len(tokens) or tokens[j].fold != "*" or not tokens[j].glued:
+        return False
+    return j + 1 >= len(tokens) or tokens[j + 1].kind != "num"
 
 
 def _is_money_or_counter(token: Token, glued: bool) -> bool:
@@ -413,7 +472,7 @@ def _find_cues(scan: _Scan, mentions: list[Mention], qtys: list[_Qty]) -> _Cues:
     given_up = [v for v in negated_all if _given_up(scan.tokens, v)]
     cancel = scan.find(lx.CANCEL_WORDS) + given_up
     negated = [v for v in negated_all if v not in set(given_up)]
-    strong_q, weak_q = _questions(scan)
+    strong_q, weak_q, explicit_q = _questions(scan)
     narrative = scan.find(lx.NARRATIVE) + [
         v for v in verbs if v[1] < len(scan.tokens) and scan.tokens[v[1]].fold in ("roi", "r")
     ]
@@ -429,7 +488,7 @@ def _find_cues(scan: _Scan, mentions: list[Mention], qtys: list[_Qty]) -> _Cues:
     plain_verbs = [v for v in verbs if v not in set(negated_all)]
     for i, j in plain_verbs:
         scan.note("verb", i, j)
-    known = _known_tokens(scan, (verbs, cancel, strong_q, weak_q, narrative, each))
+    known = _known_tokens(scan, (verbs, cancel, strong_q, weak_q, explicit_q, narrative, each))
     return _Cues(
         verbs=plain_verbs,
         cancel=cancel,
@@ -437,9 +496,11 @@ def _find_cues(scan: _Scan, mentions: list[Mention], qtys: list[_Qty]) -> _Cues:
         strong_q=strong_q,
         weak_q=weak_q,
         narrative=narrative,
+        explicit_q=explicit_q,
         commerce=bool(scan.find(lx.COMMERCE)),
         each=each,
         unknown_words=_count_unknown(scan, known) + scan.not_quantities,
+        variant=bool(scan.find(lx.VARIANTS)),
     )
 
 
@@ -459,24 +520,68 @@ def _given_up(tokens: Sequence[Token], verb: tuple[int, int]) -> bool:
     return any(t.fold in ("nua", "nx") for t in after) or any(t.fold == "thoi" for t in before)
 
 
-def _questions(scan: _Scan) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+_Spans = list[tuple[int, int]]
+
+
+def _questions(scan: _Scan) -> tuple[_Spans, _Spans, _Spans]:
+    """Question cues: (strong, weak, explicit). Explicit ones also ask inside a review."""
     tokens = scan.tokens
     idioms = {k for i, j in scan.find(lx.NOT_QUESTIONS) for k in range(i, j)}
-    strong = [(i, j) for i, j in scan.find(lx.STRONG_QUESTION) if idioms.isdisjoint(range(i, j))]
-    weak: list[tuple[int, int]] = []
+    explicit = [
+        (i, j) for i, j in scan.find(lx.EXPLICIT_QUESTION) if idioms.isdisjoint(range(i, j))
+    ]
+    taken = {k for i, j in explicit for k in range(i, j)}
+    strong = [
+        (i, j)
+        for i, j in lx.STRONG_QUESTION.find(scan.tokens, scan.used | taken)
+        if idioms.isdisjoint(range(i, j))
+    ]
+    weak: _Spans = []
     final = _clause_final(tokens)
-    first_co = next((i for i, t in enumerate(tokens) if t.kind == "word" and t.fold == "co"), None)
+    co = [i for i, t in enumerate(tokens) if t.kind == "word" and t.fold == "co"]
     for i, token in enumerate(tokens):
-        if i in scan.used:
+        if i in scan.used or i in taken:
             continue
         if token.kind == "sym" and token.fold == "?":
             weak.append((i, i + 1))
         elif final[i] and i > 0 and (token in lx.WEAK_QUESTION or token.low in _STRICT_WEAK):
-            if first_co is not None and first_co < i:
-                strong.append((i, i + 1))  # "có ... không"
+            if any(_same_clause(tokens, c, i) for c in co if c < i):
+                explicit.append((i, i + 1))  # "có ... không", "có sữa kg"
             else:
                 weak.append((i, i + 1))
-    return strong, weak
+    explicit += _either_or(tokens, final) + _only_marks(tokens)
+    return strong + explicit, weak, explicit
+
+
+def _same_clause(tokens: Sequence[Token], i: int, j: int) -> bool:
+    return not any(t.kind == "sym" and t.fold in ".!\n;" for t in tokens[i:j])
+
+
+def _either_or(tokens: Sequence[Token], final: list[bool]) -> _Spans:
+    """ "lấy đỏ hay xanh ạ", "lên ko hay vẫn để nguyên": a choice put to the shop."""
+    found: _Spans = []
+    for i, token in enumerate(tokens):
+        if token.kind != "word" or token.low != "hay":
+            continue
+        after_no = i > 0 and tokens[i - 1] in lx.NEGATIONS
+        polite_end = any(
+            final[k] and tokens[k].low in ("ạ", "ak", "nhỉ", "ạh")
+            for k in range(i + 1, len(tokens))
+            if _same_clause(tokens, i, k)
+        )
+        if after_no or polite_end:
+            found.append((i, i + 1))
+    return found
+
+
+def _only_marks(tokens: Sequence[Token]) -> _Spans:
+    """ "???" or "??" anywhere: asking, even with nothing else said."""
+    for i in range(len(tokens) - 1):
+        if tokens[i].fold == "?" and tokens[i + 1].fold == "?" and tokens[i + 1].glued:
+            return [(i, i + 2)]
+    if tokens and all(t.kind == "sym" for t in tokens) and any(t.fold == "?" for t in tokens):
+        return [(0, len(tokens))]
+    return []
 
 
 def _clause_final(tokens: Sequence[Token]) -> list[bool]:
@@ -507,7 +612,10 @@ def _count_unknown(scan: _Scan, known: set[int]) -> int:
     return sum(
         1
         for i, token in enumerate(scan.tokens)
-        if token.kind == "word" and i not in known and i not in explained
+        if token.kind == "word"
+        and i not in known
+        and i not in explained
+        and read_unit(scan.tokens, i) is None  # "lấy túi xanh": a unit with no number
     )
 
 
@@ -639,6 +747,8 @@ def _order_confidence(
         confidence *= 0.6
     if cues.weak_q:
         confidence *= 0.7
+    if cues.variant:
+        confidence *= 0.6
     if cues.unknown_words >= 3:
         confidence *= 0.75
     elif cues.unknown_words:
