@@ -47,6 +47,7 @@ __all__ = [
     "open_database",
     "order_lines",
     "products",
+    "review_decisions",
     "utcnow_iso",
 ]
 
@@ -149,6 +150,24 @@ order_lines = Table(
     Index("ix_order_lines_customer", "customer_id"),
 )
 
+# A helper's answer to a parse in the review queue: a labelled example for
+# `chotdon parse --eval` (server/orders/decisions.py).
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("comment_id", Integer, ForeignKey("comments.id"), nullable=False),
+    Column("session_id", Integer, ForeignKey("live_sessions.id")),
+    Column("action", String(10), nullable=False),  # confirm | edit | reject
+    Column("text", Text, nullable=False),
+    Column("pinned", String(16)),
+    Column("parse", Text, nullable=False, default="{}"),
+    Column("intent", String(20), nullable=False),  # the helper's answer
+    Column("items", Text, nullable=False, default="[]"),
+    Column("decided_at", String(32), nullable=False),
+    Index("ix_review_decisions_comment", "comment_id"),
+)
+
 _migrations = Table(
     "schema_migrations",
     MetaData(),
@@ -180,6 +199,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "catalog, sessions, event log", _create(products, live_sessions, events, kv)),
     (2, "comments, customers, orders", _create(customers, comments, order_lines)),
     (3, "order book indexes", _order_book_indexes),
+    (4, "review decisions", _create(review_decisions)),
 ]
 
 

@@ -25,7 +25,7 @@ from server.connectors.manual import manual_comment
 from server.errors import DomainError, InvalidInput
 from server.sockets import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, origin_allowed
 
-from . import export, queries
+from . import decisions, export, queries
 from .service import ItemIn, service_for
 
 __all__ = ["router"]
@@ -154,6 +154,14 @@ async def confirm_comment(ctx: Helper, comment_id: int, body: ConfirmBody) -> di
 async def reject_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
     service_for(ctx).reject(comment_id)
     return {"ok": True, "status": "rejected"}
+
+
+@router.get("/api/parser/alias-suggestions")
+async def get_alias_suggestions(ctx: Helper) -> list[dict[str, Any]]:
+    """Words helpers resolved to a product by editing parses, not yet in the catalog."""
+    known = {code: [p["name"], *(p.get("aliases") or ())] for code, p in ctx.live.products.items()}
+    with ctx.engine.connect() as conn:
+        return [s.to_json() for s in decisions.alias_suggestions(conn, known)]
 
 
 @router.post("/api/comments/{comment_id}/show")

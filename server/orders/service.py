@@ -31,6 +31,7 @@ from server.live import Change, Events, LiveService, product_view
 
 from . import queries
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, promote_waitlist, set_status
+from .decisions import record_decision
 from .ingest import Stored, store_batch
 from .parsing import ParserCache
 
@@ -118,6 +119,9 @@ class OrderService:
                 else [ItemIn(i["code"], i.get("qty")) for i in parse.get("items", [])]
             )
             status = _confirmed(conn, changes, row, action, wanted, self._session_id())
+            # The helper's answer becomes a labelled example (chotdon parse --export-decisions).
+            answer = [(i.code, i.qty) for i in wanted]
+            record_decision(conn, row, intent=action, items=answer, session_id=self._session_id())
             conn.execute(update(comments).where(comments.c.id == comment_id).values(status=status))
             return status
 
@@ -133,6 +137,7 @@ class OrderService:
             conn.execute(
                 update(comments).where(comments.c.id == comment_id).values(status="rejected")
             )
+            record_decision(conn, row, rejected=True, session_id=self._session_id())
         self._push_comments([comment_id])
 
     def set_line_status(self, line_ids: Sequence[int], status: str) -> int:
