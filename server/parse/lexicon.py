@@ -122,12 +122,15 @@ EXPLICIT_QUESTION = _words(
     "cho mình hỏi, cho minh hoi, cho em hỏi, cho e hỏi, cho mk hỏi, cho mik hỏi, "
     "cho hỏi, cho tôi hỏi, cho chị hỏi, cho c hỏi, cho a hỏi, cho anh hỏi, cho cháu hỏi, "
     "xin hỏi, được không, đc không, dc ko, được ko, đc ko, dc k, được k, đc k, ko ạ, k ạ, "
-    "có không, có ko, bao nhiêu tiền, giá bao nhiêu, nhiêu tiền, bao tiền"
+    "có không, có ko, bao nhiêu tiền, giá bao nhiêu, nhiêu tiền, bao tiền, "
+    "dc hok, đc hok, được hok, dc hông, đc hông, được hông, dc kg, đc kg, được kg, được khum, "
+    "dc khum, tại sao, vì sao"
 )
 # Idioms that contain a question word but ask nothing: "ở đâu cũng", "gì cũng được".
 NOT_QUESTIONS = _words(
     "đâu cũng, gì cũng, nào cũng, sao cũng, sao đâu, bao nhiêu cũng, đánh giá, tầm giá, "
-    "mức giá, giá thành, giá tốt, giá rẻ, giá hợp lý, giảm giá, rớt giá, 5 sao"
+    "mức giá, giá thành, giá tốt, giá rẻ, giá hợp lý, giảm giá, rớt giá, 5 sao, "
+    "hiểu tại sao, biết tại sao, hiểu vì sao, biết vì sao, hiểu sao"
 )
 # Cues that need a shop-related word nearby ("anh lấy vợ chưa" is small talk).
 WEAK_QUESTION = _words(

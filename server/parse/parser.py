@@ -48,6 +48,7 @@ _STRICT_WEAK = frozenset({"à", "hả"})
 _REVIEW_WORDS = 8
 _REVIEW_ORDER_CAP = 0.5
 _HARD_CANCELS = frozenset({"huy", "cancel", "cancle", "batal"})
+_REPORTED = frozenset({"la", "xem"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,7 +423,7 @@ def _unit_and_half(tokens: Sequence[Token], i: int) -> _Qty | None:
 def _verb_takes(scan: _Scan, cues: _Cues, mentions: list[Mention], qtys: list[_Qty]) -> bool:
     """Does an order word take a quantity or product right after it ("lấy 2 hộp")?
     In a review, "mua" and "thêm" mostly start a story ("Thêm nữa là…")."""
-    starts = {m.start for m in mentions} | {q.start for q in qtys}
+    starts = {m.start for m in mentions if m.code is not None} | {q.start for q in qtys}
     for _, end in cues.verbs:
         k = end
         while k < len(scan.tokens) and scan.tokens[k] in lx.FILLERS:
@@ -545,12 +546,31 @@ def _questions(scan: _Scan) -> tuple[_Spans, _Spans, _Spans]:
         if token.kind == "sym" and token.fold == "?":
             weak.append((i, i + 1))
         elif final[i] and i > 0 and (token in lx.WEAK_QUESTION or token.low in _STRICT_WEAK):
-            if any(_same_clause(tokens, c, i) for c in co if c < i):
+            if _asks_whether(tokens, co, i):
                 explicit.append((i, i + 1))  # "có ... không", "có sữa kg"
             else:
                 weak.append((i, i + 1))
     explicit += _either_or(tokens, final) + _only_marks(tokens)
     return strong + explicit, weak, explicit
+
+
+def _asks_whether(tokens: Sequence[Token], co: list[int], i: int) -> bool:
+    """ "có … không" in one clause asks, unless reported: "phát hiện là có tin hay không"."""
+    before = [c for c in co if c < i]
+    return (
+        bool(before) and _same_clause(tokens, before[-1], i) and not _reported(tokens, before[-1])
+    )
+
+
+def _reported(tokens: Sequence[Token], i: int) -> bool:
+    """Is ``tokens[i]`` inside a reported clause ("mình có hỏi nv là đt có … k")?"""
+    for k in range(i - 1, -1, -1):
+        token = tokens[k]
+        if token.kind == "sym" and token.fold in ".!\n;,":
+            return False
+        if token.kind == "word" and token.fold in _REPORTED:
+            return True
+    return False
 
 
 def _same_clause(tokens: Sequence[Token], i: int, j: int) -> bool:

@@ -105,7 +105,7 @@ def test_cli_parse_without_catalog_is_a_usage_error() -> None:
 
 def test_the_stored_real_sets_are_labels_only() -> None:
     """Their source has no licence to redistribute: no text may slip into the repo."""
-    for name, size in (("real_reviews.jsonl", 56), ("real_reviews_holdout.jsonl", 116)):
+    for name, size in (("real_reviews.jsonl", 106), ("real_reviews_holdout.jsonl", 116)):
         rows = read_labelled(Path(__file__).resolve().parents[1] / "data" / name)
         assert len(rows) == size
         assert all("text" not in r and len(r["ref"]["sha256"]) == 64 for r in rows)

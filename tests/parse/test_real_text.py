@@ -65,6 +65,8 @@ def test_short_live_orders_still_read(parser: Parser, text, pinned, items) -> No
         "A1 ??",
         "Máy xài rất ok, vừa tay cầm, nhân viên nhiệt tình dễ thương. "
         "Cho mình hỏi trong hộp có cáp sạc kg.",
+        "Bắt wifi kém quá, pin cũng tụt nhanh, mình không biết mang đi bảo hành dc hok nữa",
+        "Tại sao chụp hình bị ám vàng vậy ad, lúc thì bình thường lúc thì vàng quá, nhờ xem giúp",
     ],
 )
 def test_questions_without_a_question_mark(parser: Parser, text: str) -> None:
@@ -76,6 +78,19 @@ def test_review_words_that_look_like_questions_are_not(parser: Parser) -> None:
         "Sản phẩm uy tín giá tốt tôi rất hài lòng, chơi game lướt web mượt mà, "
         "nói chung là ko ra gì để chê, 5 sao"
     )
+    assert parser.parse(text, pinned="A1").intent == "other"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hôm mua mình có hỏi nhân viên là máy có kết nối được với máy tính k, thì nv bảo không",
+        "Sau khi cập nhật thì bản đồ không chạy, phải vào ứng dụng mới biết là có tin hay không",
+        "Pin tụt nhanh lắm, mua về được mấy hôm thì hỏng, không hiểu tại sao luôn, chán thật",
+        "Em mua A51 đến nay là 3 tháng, camera tốt, game mượt, sạc hơi lâu tầm 2 tiếng mới đầy",
+    ],
+)
+def test_reported_questions_and_stories_are_other(parser: Parser, text: str) -> None:
     assert parser.parse(text, pinned="A1").intent == "other"
 
 
