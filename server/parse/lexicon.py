@@ -152,7 +152,7 @@ NARRATIVE = _words(
     "hồi trước, đã, nhận được, ăn hết, tahun lalu, kemarin, yesterday, last week, "
     "mới mua, vừa mua, mua được, mua dc, mua đc, mua xong, mua về, nên mua, định mua, "
     "tính mua, từng mua, hỏng, bị lỗi, lỗi, vỡ, móp, rách, mốc, chậm, thất vọng, hài lòng, "
-    "tuyệt vời, đánh giá, nhận hàng"
+    "tuyệt vời, đánh giá, nhận hàng, đến nay, tới nay, đến giờ, tới giờ"
 )
 # A variant named instead of a product ("lấy túi xanh", "2b xanh", "size 36"): the
 # catalog has no variants yet, so such an order goes to a helper.
@@ -164,7 +164,7 @@ COUNTERS = _words(
     "năm, tháng, tuần, ngày, hôm, giờ, h, tiếng, phút, giây, tuổi, lần, người, đứa, con, "
     "sao, điểm, like, likes, tim, km, m, cm, mm, ml, lít, tầng, bữa, đời, mùa, year, years, "
     "day, days, hour, hours, times, star, stars, tahun, hari, jam, menit, kali, orang, "
-    "phần trăm"
+    "phần trăm, w, mah, gb, mb, tb, hz, fps, mp, inch, độ"
 )
 MONEY = _words(
     "k, nghìn, ngàn, nghin, ngan, đ, đồng, vnd, vnđ, tr, triệu, trieu, củ, rb, ribu, rp, "

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 Intent = Literal["order", "cancel", "question", "other"]
 
-_SEPARATOR_SYMBOLS = frozenset(",;+&/|\n.")
+_SEPARATOR_SYMBOLS = frozenset(",;+&/|\n.!?")
 _MONEY_SYMBOLS = frozenset("$%đ")
 _MAX_QTY = 1000  # above this a number is a price, a year or a phone fragment
 _STRICT_WEAK = frozenset({"à", "hả"})
