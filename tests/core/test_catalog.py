@@ -1,11 +1,14 @@
+"""chotdon.catalog: the one catalog reader and writer (CSV and XLSX)."""
+
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
 from assets import DEMO_DIR
-from server.catalog_io import (
+from chotdon.catalog import (
     CatalogError,
     parse_catalog_bytes,
     read_catalog,
@@ -44,6 +47,10 @@ def test_codes_are_case_insensitive_and_hash_prefix_is_dropped() -> None:
     ("body", "row", "column", "words"),
     [
         ("A1,Hạt dẻ,12a,kg,1,\n", 2, "price", "not a whole number"),
+        ("A1,Hạt dẻ,150.5,kg,1,\n", 2, "price", "150.5' is not a whole number of đồng"),
+        ("A1,Hạt dẻ,1000,kg,1.5,\n", 2, "stock", "not a whole number"),
+        ("A1,Hạt dẻ,2000000000,kg,1,\n", 2, "price", "above the limit 1000000000"),
+        ("A1,Hạt dẻ,1000,kg,2000000,\n", 2, "stock", "above the limit 1000000"),
         ("A1,Hạt dẻ,1000,kg,,\n", 2, "stock", "required"),
         ("A1,,1000,kg,1,\n", 2, "name", "required"),
         ("A1,x,1000,kg,1,\nA2,y,1,gói,1,\na1,z,5,kg,1,\n", 4, "code", "duplicate code A1"),
@@ -88,3 +95,65 @@ def test_non_utf8_and_broken_xlsx_and_wrong_type_are_clear(tmp_path: Path) -> No
 
 def test_aliases_split_on_bars_without_blanks_or_repeats() -> None:
     assert split_aliases(" hạt dẻ | dẻ || dẻ ") == ("hạt dẻ", "dẻ")
+
+
+def test_prices_are_read_as_sellers_write_them() -> None:
+    body = (
+        "code,name,price,unit,stock,aliases,sale_price\n"
+        'a1,Hạt dẻ,180.000,kg,"1,000",,150k\n'
+        'Ａ2,Miến,"75,000",gói,5,,\n'
+        "#b1,Chè,1tr5,hộp,2,,1.2tr\n"
+    )
+    rows = parse_catalog_bytes(body.encode(), filename="c.csv")
+    assert [(r.code, r.price, r.sale_price, r.stock) for r in rows] == [
+        ("A1", 180000, 150000, 1000),
+        ("A2", 75000, None, 5),
+        ("B1", 1500000, 1200000, 2),
+    ]
+    assert [r.price_now for r in rows] == [150000, 75000, 1200000]
+
+
+def test_blank_lines_above_the_header_keep_row_numbers_true() -> None:
+    body = "\n" + HEADER + "A1,x,1000,kg,1,\nA2,y,oops,kg,1,\n"
+    with pytest.raises(CatalogError) as info:
+        parse_catalog_bytes(body.encode(), filename="c.csv")
+    assert (info.value.row, info.value.column) == (4, "price")
+
+
+def test_xlsx_with_text_prices_and_lowercase_codes_reads_like_csv() -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["code", "name", "price", "unit", "stock", "aliases", "sale_price"])
+    sheet.append(["a1", "Hạt dẻ", "180.000", "kg", 10, "dẻ|hạt dẻ", 150000.0])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    rows = parse_catalog_bytes(buffer.getvalue(), filename="c.xlsx")
+    csv_rows = parse_catalog_bytes(
+        (HEADER.strip() + ",sale_price\na1,Hạt dẻ,180.000,kg,10,dẻ|hạt dẻ,150000\n").encode(),
+        filename="c.csv",
+    )
+    assert rows == csv_rows
+    assert rows[0].code == "A1" and rows[0].price == 180000
+
+
+def test_a_bad_xlsx_cell_names_row_and_column() -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(HEADER.strip().split(",")))
+    sheet.append(["A1", "Hạt dẻ", 1000, "kg", 1, ""])
+    sheet.append(["A2", "Miến", "năm chục", "gói", 1, ""])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with pytest.raises(CatalogError, match=r"row 3, column 'price': 'năm chục' is not") as info:
+        parse_catalog_bytes(buffer.getvalue(), filename="c.xlsx")
+    assert (info.value.row, info.value.column, info.value.reason.startswith("'năm")) == (
+        3,
+        "price",
+        True,
+    )

@@ -1,0 +1,290 @@
+"""The catalog file: one reader and one writer for CSV and XLSX.
+
+The format is the one sellers keep in a spreadsheet:
+``code,name,price,unit,stock,aliases[,sale_price,image,ocop_stars,origin]`` with
+aliases separated by ``|``. The server's import, ``chotdon clips --catalog`` and the
+transcriber's hotwords all read files through :func:`read_catalog`, so a file one of
+them accepts the others accept too, with the same messages.
+
+Files are validated whole: :func:`read_catalog` either returns every row or raises
+:class:`CatalogError` naming the row and the column, so a bad row never leaves a
+half-imported catalog.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chotdon.codes import MAX_CODE_LENGTH, is_valid_code, normalize_code
+from chotdon.limits import MAX_PRICE, MAX_STOCK
+from chotdon.money import parse_price, parse_whole, price_now
+
+__all__ = [
+    "COLUMNS",
+    "MAX_NAME_LENGTH",
+    "MAX_ORIGIN_LENGTH",
+    "MAX_UNIT_LENGTH",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "CatalogError",
+    "ProductRow",
+    "parse_catalog_bytes",
+    "read_catalog",
+    "rows_to_csv",
+    "rows_to_xlsx",
+    "split_aliases",
+]
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name", "price", "unit", "stock", "aliases")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("sale_price", "image", "ocop_stars", "origin")
+COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+MAX_NAME_LENGTH = 200
+MAX_UNIT_LENGTH = 20
+MAX_ORIGIN_LENGTH = 500
+MAX_ALIAS_LENGTH = 80
+
+
+class CatalogError(ValueError):
+    """A catalog file or row that cannot be used; says where (row is 1-based, header = 1)."""
+
+    def __init__(self, message: str, *, row: int | None = None, column: str | None = None):
+        self.row = row
+        self.column = column
+        self.reason = message
+        where = []
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    """One validated catalog row."""
+
+    code: str
+    name: str
+    price: int
+    unit: str
+    stock: int
+    aliases: tuple[str, ...] = ()
+    sale_price: int | None = None
+    image: str | None = None
+    ocop_stars: int | None = None
+    origin: str = ""
+
+    @property
+    def price_now(self) -> int:
+        """What a buyer pays now (see :func:`chotdon.money.price_now`)."""
+        return price_now(self.price, self.sale_price)
+
+
+def read_catalog(path: str | Path) -> list[ProductRow]:
+    """Read and validate a ``.csv`` or ``.xlsx`` catalog file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"cannot read catalog file {path}: {exc.strerror}") from exc
+    return parse_catalog_bytes(data, filename=path.name)
+
+
+def parse_catalog_bytes(data: bytes, *, filename: str) -> list[ProductRow]:
+    """Validate catalog content; the file type is taken from ``filename``'s extension."""
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".xlsx":
+        table = list(_xlsx_rows(data))
+    elif suffix in (".csv", ".txt"):
+        table = list(_csv_rows(data))
+    else:
+        raise CatalogError(f"{filename}: unsupported file type '{suffix}' (use .csv or .xlsx)")
+    return _validate_table(table)
+
+
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"the file is not UTF-8 text (byte {exc.start})") from exc
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""))
+    except csv.Error as exc:
+        raise CatalogError(f"not a readable CSV file ({exc})") from exc
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    # Imported here: openpyxl is slow to import and most commands never read a workbook.
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken zip/xml
+        raise CatalogError(f"not a readable XLSX workbook ({exc.__class__.__name__})") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield [_cell_text(v) for v in values]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _validate_table(table: Sequence[Sequence[str]]) -> list[ProductRow]:
+    rows = [r for r in table if any(c.strip() for c in r)]
+    if not rows:
+        raise CatalogError("the file is empty")
+    header = [h.strip().lower() for h in rows[0]]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise CatalogError(f"missing column(s) {', '.join(missing)}", row=1)
+    unknown = [h for h in header if h and h not in COLUMNS]
+    if unknown:
+        raise CatalogError(f"unknown column(s) {', '.join(unknown)}", row=1)
+    products: list[ProductRow] = []
+    seen: dict[str, int] = {}
+    start = table.index(rows[0]) + 2  # blank lines above the header still count as rows
+    for number, raw in enumerate(table[start - 1 :], start=start):
+        if not any(c.strip() for c in raw):
+            continue
+        record = {name: (raw[i].strip() if i < len(raw) else "") for i, name in enumerate(header)}
+        product = _validate_row(record, number)
+        if product.code in seen:
+            raise CatalogError(
+                f"duplicate code {product.code} (first on row {seen[product.code]})",
+                row=number,
+                column="code",
+            )
+        seen[product.code] = number
+        products.append(product)
+    return products
+
+
+def _validate_row(record: dict[str, str], row: int) -> ProductRow:
+    code = normalize_code(record.get("code", ""))
+    if not is_valid_code(code):
+        raise CatalogError(
+            f"invalid code '{record.get('code', '')}' "
+            f"(letters and digits, up to {MAX_CODE_LENGTH})",
+            row=row,
+            column="code",
+        )
+    name = record.get("name", "")
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise CatalogError(
+            f"name is required (up to {MAX_NAME_LENGTH} characters)", row=row, column="name"
+        )
+    unit = record.get("unit", "")
+    if not unit or len(unit) > MAX_UNIT_LENGTH:
+        raise CatalogError("unit is required (e.g. kg, gói, hộp)", row=row, column="unit")
+    price = _number(record, "price", row, parse_price, MAX_PRICE)
+    stock = _number(record, "stock", row, parse_whole, MAX_STOCK)
+    assert price is not None and stock is not None  # required: _number raised otherwise
+    sale_price = _number(record, "sale_price", row, parse_price, MAX_PRICE, required=False)
+    if sale_price is not None and sale_price >= price:
+        raise CatalogError(
+            f"sale price {sale_price} must be below the price {price}",
+            row=row,
+            column="sale_price",
+        )
+    stars = _number(record, "ocop_stars", row, parse_whole, 5, required=False)
+    if stars is not None and stars < 3:
+        raise CatalogError("OCOP stars must be 3, 4 or 5", row=row, column="ocop_stars")
+    return ProductRow(
+        code=code,
+        name=name,
+        price=price,
+        unit=unit,
+        stock=stock,
+        aliases=split_aliases(record.get("aliases", "")),
+        sale_price=sale_price,
+        image=record.get("image") or None,
+        ocop_stars=stars,
+        origin=record.get("origin", "")[:MAX_ORIGIN_LENGTH],
+    )
+
+
+def _number(
+    record: dict[str, str],
+    column: str,
+    row: int,
+    parse: Callable[[str], int],
+    maximum: int,
+    *,
+    required: bool = True,
+) -> int | None:
+    text = record.get(column, "")
+    if not text.strip():
+        if required:
+            raise CatalogError(f"{column} is required", row=row, column=column)
+        return None
+    try:
+        value = parse(text)
+    except ValueError as exc:
+        raise CatalogError(str(exc), row=row, column=column) from None
+    if value > maximum:
+        raise CatalogError(f"{value} is above the limit {maximum}", row=row, column=column)
+    return value
+
+
+def split_aliases(text: str) -> tuple[str, ...]:
+    """``"hạt dẻ| dẻ |"`` -> ``("hạt dẻ", "dẻ")``, keeping order and dropping repeats."""
+    out: list[str] = []
+    for part in text.split("|"):
+        alias = part.strip()[:MAX_ALIAS_LENGTH]
+        if alias and alias not in out:
+            out.append(alias)
+    return tuple(out)
+
+
+def _row_values(p: ProductRow) -> list[str | int]:
+    return [
+        p.code,
+        p.name,
+        p.price,
+        p.unit,
+        p.stock,
+        "|".join(p.aliases),
+        "" if p.sale_price is None else p.sale_price,
+        p.image or "",
+        "" if p.ocop_stars is None else p.ocop_stars,
+        p.origin,
+    ]
+
+
+def rows_to_csv(rows: Iterable[ProductRow]) -> str:
+    """The export format; reading it back gives the same rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for p in rows:
+        writer.writerow(_row_values(p))
+    return buffer.getvalue()
+
+
+def rows_to_xlsx(rows: Iterable[ProductRow]) -> bytes:
+    """The export format as a workbook; reading it back gives the same rows."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "catalog"
+    sheet.append(list(COLUMNS))
+    for p in rows:
+        sheet.append(_row_values(p))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
