@@ -28,17 +28,17 @@ system-deps:
 	bash scripts/system-deps.sh
 
 test: $(VENV)/.test system-deps
-	$(VENV)/bin/ruff check server overlays transcribe studio assets tests bench scripts
+	$(VENV)/bin/ruff check chotdon server overlays transcribe studio assets tests bench scripts
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check server overlays transcribe studio assets tests bench scripts
-	$(VENV)/bin/ruff format --check server overlays transcribe studio assets tests bench
+	$(VENV)/bin/ruff check chotdon server overlays transcribe studio assets tests bench scripts
+	$(VENV)/bin/ruff format --check chotdon server overlays transcribe studio assets tests bench
 	$(VENV)/bin/mypy
 
 fmt: $(VENV)/.test
-	$(VENV)/bin/ruff format server overlays transcribe studio assets tests bench
-	$(VENV)/bin/ruff check --fix server overlays transcribe studio assets tests bench
+	$(VENV)/bin/ruff format chotdon server overlays transcribe studio assets tests bench
+	$(VENV)/bin/ruff check --fix chotdon server overlays transcribe studio assets tests bench
 
 bench: $(VENV)/.bench system-deps
 	$(PY) -m bench
