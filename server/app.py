@@ -164,7 +164,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ctx.hub.close_all()
             ctx.engine.dispose()
 
-    app = FastAPI(title="chotdon", version="0.1.0", lifespan=lifespan)
+    docs = settings.api_docs  # off by default: the API map is not for the LAN
+    app = FastAPI(
+        title="chotdon",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     ctx = build_context(settings)
     app.state.ctx = ctx
     app.state.limits = Limits.from_settings(settings)

@@ -34,14 +34,18 @@ def load_secrets(settings: Settings, data_dir: Path) -> Secrets:
     stored: dict[str, str] = {}
     if path.exists():
         stored = json.loads(path.read_text(encoding="utf-8"))
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)  # written by an older version, readable by everyone
     generated = {
         "helper_token": stored.get("helper_token") or secrets.token_urlsafe(12),
         "overlay_key": stored.get("overlay_key") or secrets.token_urlsafe(12),
     }
     if generated != stored:
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(generated), encoding="utf-8")
-        os.chmod(tmp, 0o600)
+        tmp.unlink(missing_ok=True)  # O_CREAT keeps the mode of a file already there
+        # Created 0600, never readable by others even for a moment.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(json.dumps(generated))
         os.replace(tmp, path)
     return Secrets(
         helper_token=settings.helper_token or generated["helper_token"],

@@ -62,8 +62,9 @@ def _settings(**flags: Any) -> Any:
 def serve(no_qr: bool, **flags: Any) -> None:
     """Start the live server: overlay, helper panel, comments and orders."""
     import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-    from .app import create_app
+    from .connlimit import ConnectionGuard, raise_fd_limit
     from .netinfo import lan_address, overlay_url, panel_url
 
     settings = _settings(**flags)
@@ -72,7 +73,9 @@ def serve(no_qr: bool, **flags: Any) -> None:
 
         settings.data_dir = Path(platformdirs.user_data_dir("chotdon", appauthor=False)) / "demo"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    lock = _lock_data_folder(settings)  # before the database: one server per folder
+    raise_fd_limit()
+    app = _build_app(settings, lock.folder)
     ctx = app.state.ctx
     host = lan_address() if settings.host in ("0.0.0.0", "::") else settings.host
     join = panel_url(host, settings.port, ctx.secrets.helper_token)
@@ -84,7 +87,64 @@ def serve(no_qr: bool, **flags: Any) -> None:
         click.echo(f"  Overlay ({layout}): {url}")
     if not no_qr:
         _print_qr(join)
-    uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
+    guard = ConnectionGuard(settings.max_connections_per_address, settings.request_header_timeout)
+    http = guard.protocol_class(AutoHTTPProtocol)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, http=http, **UVICORN_OPTIONS)
+    finally:
+        lock.release()
+
+
+def _lock_data_folder(settings: Any) -> Any:
+    """The data folder's lock (see server.datalock), or a CLI error naming the folder."""
+    from .datalock import DataFolderError, DataLock, check_writable
+
+    folder = _data_dir(settings)
+    try:
+        lock = DataLock.acquire(folder)
+        check_writable(folder)
+    except DataFolderError as exc:
+        raise click.ClickException(exc.message) from exc
+    return lock
+
+
+def _build_app(settings: Any, folder: Path) -> Any:
+    from .app import create_app
+
+    try:
+        return create_app(settings)
+    except _storage_errors() as exc:
+        raise click.ClickException(f"cannot use the data folder {folder}: {exc}") from exc
+
+
+def _storage_errors() -> tuple[type[Exception], ...]:
+    """What opening a data folder raises when its files cannot be read or written."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    return (OSError, OperationalError, sqlite3.OperationalError)
+
+
+def _data_dir(settings: Any) -> Path:
+    """The data folder, created if needed; a CLI error naming it when that fails."""
+    try:
+        folder: Path = settings.resolved_data_dir()
+    except OSError as exc:
+        folder = settings.data_dir or Path("?")
+        raise click.ClickException(f"cannot use the data folder {folder}: {exc}") from exc
+    return folder
+
+
+def _open_engine(data_dir: Path | None) -> Any:
+    """The database of the ``--data`` folder, for the commands that run beside a server."""
+    from .db import open_database
+
+    folder = _data_dir(_settings(data_dir=data_dir))
+    try:
+        return open_database(folder / "chotdon.db")
+    except _storage_errors() as exc:
+        raise click.ClickException(f"cannot use the data folder {folder}: {exc}") from exc
 
 
 def _print_qr(text: str) -> None:
@@ -109,10 +169,9 @@ def session_list(data_dir: Path | None) -> None:
     """List live sessions, newest first."""
     from sqlalchemy import select
 
-    from .db import live_sessions, open_database
+    from .db import live_sessions
 
-    settings = _settings(data_dir=data_dir)
-    engine = open_database(settings.resolved_data_dir() / "chotdon.db")
+    engine = _open_engine(data_dir)
     with engine.connect() as conn:
         for row in conn.execute(select(live_sessions).order_by(live_sessions.c.id.desc())):
             click.echo(f"{row.id}\t{row.started_at}\t{row.stopped_at or 'live'}\t{row.title}")
@@ -126,9 +185,9 @@ def session_events(session_id: int, data_dir: Path | None) -> None:
     from .errors import NotFound
     from .events import read_session_events, to_jsonl
 
-    settings = _settings(data_dir=data_dir)
+    folder = _data_dir(_settings(data_dir=data_dir))
     try:
-        records = read_session_events(settings.resolved_data_dir(), session_id)
+        records = read_session_events(folder, session_id)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
     for line in to_jsonl(records):
@@ -147,13 +206,12 @@ def catalog_import(file: Path, data_dir: Path | None) -> None:
     """Add or update products from FILE; nothing is stored if any row is wrong."""
     from . import catalog as products
     from .catalog_io import read_catalog
-    from .db import open_database
 
     try:
         rows = read_catalog(file)
     except CatalogError as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
-    engine = open_database(_settings(data_dir=data_dir).resolved_data_dir() / "chotdon.db")
+    engine = _open_engine(data_dir)
     with engine.begin() as conn:
         created, updated = products.import_rows(conn, rows)
     click.echo(f"{created} added, {updated} updated")
@@ -166,9 +224,8 @@ def catalog_export(file: Path, data_dir: Path | None) -> None:
     """Write the catalog to FILE (.csv or .xlsx)."""
     from . import catalog as products
     from .catalog_io import rows_to_csv, rows_to_xlsx
-    from .db import open_database
 
-    engine = open_database(_settings(data_dir=data_dir).resolved_data_dir() / "chotdon.db")
+    engine = _open_engine(data_dir)
     with engine.connect() as conn:
         rows = products.to_rows(products.list_products(conn))
     if file.suffix.lower() == ".xlsx":

@@ -12,6 +12,7 @@ readers never block the writer.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ __all__ = [
     "migrate",
     "open_database",
     "order_lines",
+    "owner_only",
     "products",
     "review_decisions",
     "utcnow_iso",
@@ -218,8 +220,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def owner_only(path: Path) -> None:
+    """Make the database file and its -wal/-shm readable by the owner only (POSIX).
+
+    The file is created 0600 before SQLite opens it, because SQLite gives the
+    -wal and -shm files it creates the database file's mode; files left by an
+    older version are tightened too.
+    """
+    if os.name != "posix":
+        return
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        file = path.with_name(name)
+        try:
+            if file.exists() and file.stat().st_mode & 0o077:
+                os.chmod(file, 0o600)
+        except PermissionError:
+            logger.warning("%s is readable by other users and not ours to change", file)
+
+
 def open_database(path: Path) -> Engine:
     """Open (creating if needed) the SQLite file and bring its schema up to date."""
+    owner_only(path)
     engine = create_engine(f"sqlite:///{path}", pool_pre_ping=False)
     event.listen(engine, "connect", _sqlite_pragmas)
     migrate(engine)

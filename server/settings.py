@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(default=10, ge=1, le=10_000)
     ingest_rate: float = Field(default=2000.0, gt=0)
     ingest_burst: int = Field(default=4000, ge=1)
+    # Connection limits below HTTP (see server.connlimit): TCP connections one client
+    # address may hold open (a phone's browser uses about 6, OBS and the load test
+    # about 100 from the laptop), and how long a connection may stay open without
+    # starting a request (a header that never finishes included).
+    max_connections_per_address: int = Field(default=128, ge=1, le=100_000)
+    request_header_timeout: float = Field(default=10.0, gt=0, le=3600)
+    # FastAPI's /docs, /redoc and /openapi.json: off, since they describe every
+    # control route to anyone on the LAN and Swagger UI loads from a CDN anyway.
+    api_docs: bool = False
     demo_comments: bool = True
     demo_comment_speed: float = Field(default=1.0, gt=0)
 
@@ -63,6 +72,7 @@ class Settings(BaseSettings):
 
     def resolved_data_dir(self) -> Path:
         path = self.data_dir or Path(platformdirs.user_data_dir("chotdon", appauthor=False))
-        path.mkdir(parents=True, exist_ok=True)
+        # Owner only when we create it: the database holds buyers' phones and addresses.
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         (path / "images").mkdir(exist_ok=True)
         return path
