@@ -130,7 +130,8 @@ EXPLICIT_QUESTION = _words(
 NOT_QUESTIONS = _words(
     "đâu cũng, gì cũng, nào cũng, sao cũng, sao đâu, bao nhiêu cũng, đánh giá, tầm giá, "
     "mức giá, giá thành, giá tốt, giá rẻ, giá hợp lý, giảm giá, rớt giá, 5 sao, "
-    "hiểu tại sao, biết tại sao, hiểu vì sao, biết vì sao, hiểu sao"
+    "hiểu tại sao, biết tại sao, hiểu vì sao, biết vì sao, hiểu sao, có hỏi, đã hỏi, "
+    "mới hỏi"
 )
 # Cues that need a shop-related word nearby ("anh lấy vợ chưa" is small talk).
 WEAK_QUESTION = _words(
@@ -197,7 +198,7 @@ ADDRESS_PLAIN = _words("dia chi, so nha, alamat, address")
 # Phrases that contain a product or order word but are neither.
 NOT_ORDERS = _words(
     "cảm ơn, cam on, cám ơn, mang về, mang theo, mang đi, lấy vợ, lấy chồng, lấy lương, "
-    "lay vo, lay chong, để ý, để xem, để sau"
+    "lay vo, lay chong, để ý, để xem, để sau, thêm nữa, them nua"
 )
 
 # Words that explain themselves when left over after the parser's passes.

@@ -468,13 +468,15 @@ def _words_are_quantity(scan: _Scan, i: int, j: int, product_starts: set[int]) -
 
 
 def _find_cues(scan: _Scan, mentions: list[Mention], qtys: list[_Qty]) -> _Cues:
-    verbs = scan.find(lx.ORDER_VERBS)
+    idioms = {k for i, j in lx.NOT_ORDERS.find(scan.tokens) for k in range(i, j)}
+    verbs = [v for v in scan.find(lx.ORDER_VERBS) if idioms.isdisjoint(range(*v))]
     negated_all = [v for v in verbs if _negated(scan.tokens, v[0])]
     given_up = [v for v in negated_all if _given_up(scan.tokens, v)]
     cancel = scan.find(lx.CANCEL_WORDS) + given_up
     negated = [v for v in negated_all if v not in set(given_up)]
     strong_q, weak_q, explicit_q = _questions(scan)
-    narrative = scan.find(lx.NARRATIVE) + [
+    # Not scan.find: "3 tháng trước" is read as "not a quantity", and still tells a story.
+    narrative = lx.NARRATIVE.find(scan.tokens) + [
         v for v in verbs if v[1] < len(scan.tokens) and scan.tokens[v[1]].fold in ("roi", "r")
     ]
     each = scan.find(lx.EACH)
@@ -546,20 +548,24 @@ def _questions(scan: _Scan) -> tuple[_Spans, _Spans, _Spans]:
         if token.kind == "sym" and token.fold == "?":
             weak.append((i, i + 1))
         elif final[i] and i > 0 and (token in lx.WEAK_QUESTION or token.low in _STRICT_WEAK):
-            if _asks_whether(tokens, co, i):
+            asks = _asks_whether(tokens, co, i)
+            if asks:
                 explicit.append((i, i + 1))  # "có ... không", "có sữa kg"
+            elif asks is None:
+                continue  # reported: "mình có hỏi là chè có để lâu k"
             else:
                 weak.append((i, i + 1))
     explicit += _either_or(tokens, final) + _only_marks(tokens)
     return strong + explicit, weak, explicit
 
 
-def _asks_whether(tokens: Sequence[Token], co: list[int], i: int) -> bool:
-    """ "có … không" in one clause asks, unless reported: "phát hiện là có tin hay không"."""
+def _asks_whether(tokens: Sequence[Token], co: list[int], i: int) -> bool | None:
+    """ "có … không" in one clause asks (True); reported, it asks nothing (None):
+    "phát hiện là có tin hay không". False: no "có" before it in the clause."""
     before = [c for c in co if c < i]
-    return (
-        bool(before) and _same_clause(tokens, before[-1], i) and not _reported(tokens, before[-1])
-    )
+    if not before or not _same_clause(tokens, before[-1], i):
+        return False
+    return None if _reported(tokens, before[-1]) else True
 
 
 def _reported(tokens: Sequence[Token], i: int) -> bool:
