@@ -30,14 +30,19 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from server.comments import CommentIn
 
 __all__ = [
+    "RISK_GAP_WINDOW",
+    "TOKEN_WARNING",
     "Connector",
     "ConnectorError",
     "ConnectorState",
     "Emit",
+    "Health",
+    "Risk",
     "SeenIds",
     "Sleep",
     "Status",
     "Supervisor",
+    "assess",
     "utcnow",
 ]
 
@@ -46,11 +51,48 @@ log = logging.getLogger(__name__)
 Emit = Callable[[Sequence[CommentIn]], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 Status = Literal["idle", "connecting", "live", "backoff", "stopped", "failed"]
+Risk = Literal["ok", "warn", "high"]
 OnState = Callable[["ConnectorState"], Any]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# A gap this recent still makes the panel warn; a token this close to expiry too.
+RISK_GAP_WINDOW = timedelta(minutes=10)
+TOKEN_WARNING = timedelta(minutes=30)
+
+
+class Health:
+    """What a connector knows about comments it may have missed.
+
+    A connector keeps one as ``self.health``; the supervisor copies it into the
+    state the panel shows. A *gap* is a stretch of time whose comments the
+    platform will not give us again (a dropped TikTok stream, a Shopee outage
+    longer than its ten-second window, more Facebook pages than we read).
+    """
+
+    def __init__(self) -> None:
+        self.gaps = 0
+        self.last_gap: str | None = None
+        self.last_gap_at: datetime | None = None
+        self.token_expires_at: datetime | None = None
+
+    def gap(self, reason: str, at: datetime | None = None) -> None:
+        """Record that comments may have been missed, and why."""
+        self.gaps += 1
+        self.last_gap = reason
+        self.last_gap_at = at or utcnow()
+        log.warning("possible missed comments: %s", reason)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "gaps": self.gaps,
+            "last_gap": self.last_gap,
+            "last_gap_at": self.last_gap_at,
+            "token_expires_at": self.token_expires_at,
+        }
 
 
 class ConnectorError(Exception):
@@ -78,9 +120,27 @@ class Connector(Protocol):
         ...
 
 
+_TIMES = (
+    "since",
+    "retry_at",
+    "last_comment_at",
+    "last_gap_at",
+    "rate_limited_until",
+    "token_expires_at",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectorState:
-    """A snapshot of one supervised connector, as the panel shows it."""
+    """A snapshot of one supervised connector, as the panel shows it.
+
+    The second half is the risk of missed comments: ``gaps`` (stretches the
+    platform will not replay, the latest in ``last_gap``/``last_gap_at``),
+    ``rate_limits`` hit and ``rate_limited_until``, ``token_expires_at``,
+    ``last_comment_at``, summed up as ``risk`` (``ok``/``warn``/``high``) with
+    the ``risk_reasons`` behind it (``offline``, ``failed``, ``rate_limited``,
+    ``token_expired``, ``token_expiring``, ``gap``).
+    """
 
     name: str
     status: Status = "idle"
@@ -89,13 +149,44 @@ class ConnectorState:
     since: datetime | None = None
     retry_at: datetime | None = None
     restarts: int = 0
+    last_comment_at: datetime | None = None
+    gaps: int = 0
+    last_gap: str | None = None
+    last_gap_at: datetime | None = None
+    rate_limits: int = 0
+    rate_limited_until: datetime | None = None
+    token_expires_at: datetime | None = None
+    risk: Risk = "ok"
+    risk_reasons: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("since", "retry_at"):
+        for key in _TIMES:
             value = data[key]
             data[key] = value.isoformat() if value is not None else None
+        data["risk_reasons"] = list(self.risk_reasons)
         return data
+
+
+def assess(state: ConnectorState, now: datetime) -> tuple[Risk, tuple[str, ...]]:
+    """How likely ``state``'s connector is to be missing comments right now, and why."""
+    high: list[str] = []
+    warn: list[str] = []
+    if state.status == "failed":
+        high.append("failed")
+    elif state.status in ("backoff", "connecting") and state.restarts:
+        high.append("offline")
+    if state.rate_limited_until is not None and state.rate_limited_until > now:
+        high.append("rate_limited")
+    if state.token_expires_at is not None:
+        if state.token_expires_at <= now:
+            high.append("token_expired")
+        elif state.token_expires_at - now <= TOKEN_WARNING:
+            warn.append("token_expiring")
+    if state.last_gap_at is not None and now - state.last_gap_at <= RISK_GAP_WINDOW:
+        warn.append("gap")
+    level: Risk = "high" if high else "warn" if warn else "ok"
+    return level, tuple(high + warn)
 
 
 class SeenIds:
@@ -238,11 +329,16 @@ class Supervisor:
         if retry_after is not None:
             delay = max(delay, retry_after)
         log.warning("connector %s: %s; retrying in %.1f s", self.connector.name, message, delay)
+        retry_at = self._now() + timedelta(seconds=delay)
+        limited: dict[str, Any] = {}
+        if retry_after is not None:  # the platform asked us to wait: a rate limit
+            limited = {"rate_limits": self._state.rate_limits + 1, "rate_limited_until": retry_at}
         await self._set(
             status="backoff",
             last_error=message,
-            retry_at=self._now() + timedelta(seconds=delay),
+            retry_at=retry_at,
             restarts=self._state.restarts + 1,
+            **limited,
         )
         await self._sleep(delay)
 
@@ -251,14 +347,21 @@ class Supervisor:
             self._live_since = self._clock()
             await self._set(status="live", retry_at=None)
         if not batch:
+            await self._set()  # a heartbeat re-reads the connector's health
             return
         await self._emit(batch)
-        await self._set(comments=self._state.comments + len(batch))
+        await self._set(comments=self._state.comments + len(batch), last_comment_at=self._now())
 
     async def _set(self, **changes: Any) -> None:
+        now = self._now()
         if changes.get("status", self._state.status) != self._state.status:
-            changes["since"] = self._now()  # "since" is when the current status began
+            changes["since"] = now  # "since" is when the current status began
+        health = getattr(self.connector, "health", None)
+        if isinstance(health, Health):
+            changes = {**health.fields(), **changes}
         new = replace(self._state, **changes)
+        risk, reasons = assess(new, now)
+        new = replace(new, risk=risk, risk_reasons=reasons)
         if new == self._state:
             return
         self._state = new

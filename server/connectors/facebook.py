@@ -1,17 +1,29 @@
 """Facebook Live comments, polled from the Graph API with a Page access token.
 
-``GET {base_url}/{api_version}/{live_video_id}/comments`` with
-``order=chronological`` returns the oldest comments first, in pages. The first
-poll reads the whole backlog; after that each poll asks for what comes after
-the last ``paging.cursors.after`` cursor, so no comment is read twice. The
-cursor only moves once a page has been handed to ``emit``: if ingestion fails,
-the supervisor restarts us and the same page is read again.
+Which video: ``live_video_id`` if given, otherwise the Page's current live
+video, found with ``GET {page}/live_videos?broadcast_status=["LIVE"]`` (the
+Page is ``me`` for a Page token) and checked again every ``rediscover_every``
+seconds, so the next live is picked up without pasting its id.
+
+How: ``GET {live_video_id}/comments`` with ``live_filter=no_filter`` (the
+default, ``filter_low_quality``, drops comments Facebook judges low quality,
+and short order comments such as ``A1`` or ``chốt 2`` are the likely victims),
+``filter=stream`` (replies too, in time order, rather than top-level comments
+only) and ``order=reverse_chronological``. Each poll reads the newest page
+first and pages back (cursors live only within one poll) until it meets a
+comment it has already seen; a rolling set of ids de-duplicates. No cursor is
+kept between polls: a cursor can go invalid when a moderator deletes a comment.
+When more pages are new than ``max_pages``, the rest is reported as a gap.
 
 We follow ``paging.next`` only as a signal that more pages are ready; the
 request itself is rebuilt from ``base_url`` and the cursor, so a ``next`` URL
 never sends the token anywhere else. Graph errors are sorted into fatal (token,
-permission, unknown video: retrying cannot help), rate limits (wait as long as
-Facebook asks) and everything else (retry with backoff).
+permission, unknown object: code 100 only with subcode 33), rate limits (wait
+as long as Facebook asks) and everything else (retry with backoff).
+
+Not done: Graph's server-sent ``live_comments`` stream on
+``streaming-graph.facebook.com``; polling every two seconds is enough for a
+small shop's live and is what fills a stream's gaps anyway (docs/connectors.md).
 """
 
 from __future__ import annotations
@@ -19,7 +31,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,9 +40,10 @@ import httpx
 
 from server.comments import CommentIn
 from server.connectors._http import HttpPoller, get_json, header_seconds
-from server.connectors.base import ConnectorError, Emit, SeenIds, Sleep
+from server.connectors.base import ConnectorError, Emit, Health, SeenIds, Sleep
 
 __all__ = [
+    "COMMENT_PARAMS",
     "DEFAULT_BASE_URL",
     "FIELDS",
     "FacebookConnector",
@@ -41,6 +55,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 FIELDS = "id,message,from{id,name},created_time"
+# Every comment, replies included, newest first (see the module docstring).
+COMMENT_PARAMS = {
+    "live_filter": "no_filter",
+    "filter": "stream",
+    "order": "reverse_chronological",
+}
+_UNKNOWN_OBJECT = 33  # error 100 with this subcode: the id does not exist or is not visible
 _RATE_LIMIT_CODES = frozenset({4, 17, 32, 613}) | frozenset(range(80001, 80015))
 _TOKEN_CODES = frozenset({102, 190})
 _PERMISSION_CODES = frozenset({10}) | frozenset(range(200, 300))
@@ -113,8 +134,11 @@ def error_from_graph(
         )
     if code in _PERMISSION_CODES:
         return ConnectorError(f"{detail}. The token lacks a permission.", fatal=True)
-    if code == 100 and status < 500:
-        return ConnectorError(f"{detail}. Check the live video id.", fatal=True)
+    if code == 100 and _int(error.get("error_subcode")) == _UNKNOWN_OBJECT:
+        return ConnectorError(
+            f"{detail}. The live video (or Page) does not exist or this token cannot see it.",
+            fatal=True,
+        )
     if code in _RATE_LIMIT_CODES or status == 429:
         wait = header_seconds(response) or _usage_wait(response) or default_wait
         return ConnectorError(f"{detail} (rate limited)", retry_after=wait)
@@ -149,67 +173,132 @@ def _int(value: Any) -> int | None:
 
 
 class FacebookConnector(HttpPoller):
-    """Polls one live video's comments every ``poll_interval`` seconds."""
+    """Polls one Page's live video comments every ``poll_interval`` seconds."""
 
     name = "facebook"
 
     def __init__(
         self,
-        live_video_id: str,
-        access_token: str,
+        live_video_id: str = "",
+        access_token: str = "",
         *,
+        page_id: str = "me",
         api_version: str = "v21.0",
         base_url: str = DEFAULT_BASE_URL,
         poll_interval: float = 2.0,
         page_size: int = 100,
+        max_pages: int = 20,
+        rediscover_every: float = 60.0,
         timeout: float = 10.0,
         rate_limit_wait: float = 60.0,
         sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not str(live_video_id).strip() or not access_token.strip():
-            raise ConnectorError("facebook needs a live_video_id and an access_token", fatal=True)
-        self.url = f"{base_url.rstrip('/')}/{api_version.strip('/')}/{live_video_id}/comments"
+        if not access_token.strip():
+            raise ConnectorError("facebook connector needs: access_token", fatal=True)
+        self._root = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
+        self.page_id = page_id.strip() or "me"
+        self._fixed = bool(str(live_video_id).strip())
+        self.live_video_id: str | None = str(live_video_id).strip() or None
         self._token = access_token
         self.poll_interval = poll_interval
         self.page_size = page_size
+        self.max_pages = max(1, max_pages)
+        self.rediscover_every = rediscover_every
         self.timeout = timeout
         self.rate_limit_wait = rate_limit_wait
         self._sleep = sleep
-        self.after: str | None = None  # the cursor to resume from
-        self._seen = SeenIds()  # safety net: the cursor should already prevent repeats
+        self._clock = clock
+        self._checked: float | None = None  # when the live video was last looked up
+        self._seen = SeenIds()  # every comment id read, stickers included
+        self.health = Health()
 
     async def poll(self, client: httpx.AsyncClient, emit: Emit) -> None:
-        """Read every page available now, emitting each before moving the cursor."""
-        while True:
-            body = await self._fetch(client)
-            data = body.get("data")
-            items = data if isinstance(data, list) else []
-            fresh = [
-                c
-                for c in (comment_from_graph(i) for i in items if isinstance(i, Mapping))
-                if c is not None and c.id not in self._seen
-            ]
-            await emit(fresh)  # an empty batch still tells the supervisor we are live
-            for comment in fresh:
-                self._seen.add(comment.id)
+        """Read what is new since the last poll, newest page first; emit it oldest first."""
+        video = await self._current_video(client)
+        fresh, skipped, complete = await self._read_new(client, video)
+        if not complete:
+            self.health.gap(
+                f"more than {self.max_pages * self.page_size} new Facebook comments "
+                "in one poll; the oldest of them were not read"
+            )
+        fresh.reverse()
+        await emit(fresh)  # an empty batch still tells the supervisor we are live
+        for item_id in [c.id for c in fresh] + skipped:
+            self._seen.add(item_id)
+
+    async def _read_new(
+        self, client: httpx.AsyncClient, video: str
+    ) -> tuple[list[CommentIn], list[str], bool]:
+        """New comments (newest first), ids of new items without text, and whether we
+        reached comments already seen (or the end) within ``max_pages``."""
+        fresh: dict[str, CommentIn] = {}
+        skipped: list[str] = []
+        after: str | None = None
+        for _ in range(self.max_pages):
+            body = await self._get(client, f"{video}/comments", self._comment_params(after))
+            items = [i for i in _list(body.get("data")) if isinstance(i, Mapping)]
+            overlap = False
+            for item in items:
+                item_id = str(item.get("id") or "")
+                if not item_id or item_id in self._seen:
+                    overlap = overlap or bool(item_id)
+                    continue
+                comment = comment_from_graph(item)
+                if comment is None:
+                    skipped.append(item_id)
+                else:
+                    fresh.setdefault(comment.id, comment)
             paging = _mapping(body.get("paging"))
             after = _mapping(paging.get("cursors")).get("after")
-            if after:
-                self.after = str(after)
-            if not items or not paging.get("next") or not after:
-                return
+            if overlap or not items or not paging.get("next") or not after:
+                return list(fresh.values()), skipped, True
+        return list(fresh.values()), skipped, False
 
-    async def _fetch(self, client: httpx.AsyncClient) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "fields": FIELDS,
-            "order": "chronological",
-            "limit": self.page_size,
-            "access_token": self._token,
-        }
-        if self.after:
-            params["after"] = self.after
-        response, body = await get_json(client, self.url, params, what="Facebook")
+    def _comment_params(self, after: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"fields": FIELDS, **COMMENT_PARAMS, "limit": self.page_size}
+        if after:
+            params["after"] = after
+        return params
+
+    async def _current_video(self, client: httpx.AsyncClient) -> str:
+        """The video to read: the one given, or the Page's live video (looked up again
+        every ``rediscover_every`` seconds, so the next live is found by itself)."""
+        if self._fixed and self.live_video_id:
+            return self.live_video_id
+        due = self._checked is None or self._clock() - self._checked >= self.rediscover_every
+        if due or self.live_video_id is None:
+            found = await self._find_live_video(client)
+            self._checked = self._clock()
+            if found is not None and found != self.live_video_id:
+                log.info("Facebook: reading live video %s", found)
+                self.live_video_id = found
+        if self.live_video_id is None:
+            raise ConnectorError("the Facebook Page has no live video right now")
+        # With none live we keep the last one: its final comments still count.
+        return self.live_video_id
+
+    async def _find_live_video(self, client: httpx.AsyncClient) -> str | None:
+        params = {"broadcast_status": '["LIVE"]', "fields": "id,status,creation_time"}
+        body = await self._get(client, f"{self.page_id}/live_videos", params)
+        live = [
+            v
+            for v in _list(body.get("data"))
+            if isinstance(v, Mapping) and v.get("id") and v.get("status", "LIVE") == "LIVE"
+        ]
+        if not live:
+            return None
+        newest = max(live, key=lambda v: str(v.get("creation_time") or ""))
+        return str(newest["id"])
+
+    async def _get(self, client: httpx.AsyncClient, path: str, params: dict[str, Any]) -> Any:
+        query = {**params, "access_token": self._token}
+        response, body = await get_json(client, f"{self._root}/{path}", query, what="Facebook")
         error = error_from_graph(response, body, default_wait=self.rate_limit_wait)
         if error is not None:
             raise error
-        return dict(body)
+        return body
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -1,16 +1,30 @@
 """Facebook connector against a fake Graph API on loopback.
 
-The fake follows the documented shapes: ``{"data": [...], "paging":
-{"cursors": {"before", "after"}, "next"}}`` for comments in chronological
-order, and ``{"error": {"message", "type", "code", "error_subcode",
-"fbtrace_id"}}`` for failures.
+The fake follows the documented shapes (``{"data": [...], "paging":
+{"cursors": {"before", "after"}, "next"}}``, errors as ``{"error": {"message",
+"type", "code", "error_subcode", "fbtrace_id"}}``) and enforces what the
+documents say about reading comments:
+
+- ``live_filter`` defaults to ``filter_low_quality``: short comments (fewer
+  than three words, or short order strings) are dropped unless
+  ``live_filter=no_filter`` is sent;
+- ``filter`` defaults to ``toplevel``: replies are left out unless
+  ``filter=stream``;
+- ``order`` is ``chronological`` unless ``reverse_chronological`` is asked;
+- deleting a comment invalidates the cursors handed out before (error 100,
+  no subcode), and an unknown id is error 100 with subcode 33;
+- ``{page}/live_videos`` lists the Page's videos, filtered by
+  ``broadcast_status``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from server.connectors import Supervisor, build_connector
@@ -20,16 +34,26 @@ pytestmark = pytest.mark.anyio
 
 TOKEN = "EAAB-page-token"
 VIDEO = "1234567890"
+_SHORT_ORDER = re.compile(r"(?i)^\s*(#?[a-z]\d+|chốt\s*\d*|lấy\s*\d*|\d+)\s*$")
 
 
-def graph_comment(n: int, *, anonymous: bool = False, message: str | None = None) -> dict:
+def graph_comment(
+    n: int,
+    *,
+    anonymous: bool = False,
+    message: str | None = None,
+    parent: str | None = None,
+    video: str = VIDEO,
+) -> dict:
     item = {
-        "id": f"{VIDEO}_{n}",
-        "message": message if message is not None else f"A1 {n}kg",
+        "id": f"{video}_{n}",
+        "message": message if message is not None else f"A1 {n}kg nha chị",
         "created_time": f"2025-03-01T12:{n:02d}:00+0000",
     }
     if not anonymous:
         item["from"] = {"id": f"9{n:03d}", "name": f"Khách <b>{n}</b>"}
+    if parent:
+        item["parent"] = {"id": parent}
     return item
 
 
@@ -40,33 +64,82 @@ def graph_error(code: int, message: str, subcode: int | None = None) -> dict:
     return {"error": error}
 
 
+def low_quality(message: str) -> bool:
+    """What the fake's ``filter_low_quality`` drops: short texts and bare order codes."""
+    return len(message.split()) < 3 or bool(_SHORT_ORDER.match(message))
+
+
 class FakeGraph:
-    """Pages a growing list of comments; scripted failures are served first."""
+    """Comments per video, served in pages; scripted failures are served first."""
 
     def __init__(self, comments: list[dict], *, overlap: bool = False) -> None:
-        self.comments = comments
+        self.videos: dict[str, list[dict]] = {VIDEO: comments}
+        self.live: list[dict] = [
+            {"id": VIDEO, "status": "LIVE", "creation_time": "2025-03-01T11:59:00+0000"}
+        ]
         self.overlap = overlap  # misbehave: repeat the previous page's last comment
         self.failures: list[tuple] = []
+        self.generation = 0  # deleting a comment invalidates older cursors
+
+    @property
+    def comments(self) -> list[dict]:
+        return self.videos[VIDEO]
+
+    @comments.setter
+    def comments(self, value: list[dict]) -> None:
+        self.videos[VIDEO] = value
+
+    def delete(self, comment_id: str) -> None:
+        for items in self.videos.values():
+            items[:] = [c for c in items if c["id"] != comment_id]
+        self.generation += 1
 
     def __call__(self, request):
         if self.failures:
             return self.failures.pop(0)
-        if request.path != f"/v21.0/{VIDEO}/comments":
-            return 400, graph_error(100, "Unsupported get request.", 33)
         if request.query.get("access_token") != TOKEN:
             return 400, graph_error(190, "Invalid OAuth access token.")
-        limit = int(request.query.get("limit", "25"))
-        after = request.query.get("after")
-        start = int(after.removeprefix("cur")) if after else 0
+        if request.path == "/v21.0/me/live_videos":
+            return self.live_videos(request.query)
+        video = request.path.removeprefix("/v21.0/").removesuffix("/comments")
+        if not request.path.endswith("/comments") or video not in self.videos:
+            return 400, graph_error(100, "Unsupported get request.", 33)
+        return self.page(self.visible(video, request.query), request.query)
+
+    def live_videos(self, query: dict[str, str]):
+        wanted = json.loads(query.get("broadcast_status", "[]")) or None
+        data = [v for v in self.live if wanted is None or v["status"] in wanted]
+        return 200, {"data": data}
+
+    def visible(self, video: str, query: dict[str, str]) -> list[dict]:
+        items = list(self.videos[video])
+        if query.get("live_filter", "filter_low_quality") != "no_filter":
+            items = [c for c in items if not low_quality(c["message"])]
+        if query.get("filter", "toplevel") != "stream":
+            items = [c for c in items if "parent" not in c]
+        if query.get("order", "chronological") == "reverse_chronological":
+            items.reverse()
+        return items
+
+    def page(self, items: list[dict], query: dict[str, str]):
+        limit = int(query.get("limit", "25"))
+        after = query.get("after")
+        start = 0
+        if after:
+            generation, _, index = after.partition(":")
+            if generation != f"g{self.generation}":
+                return 400, graph_error(100, "(#100) The after cursor is no longer valid.")
+            start = int(index)
         if self.overlap and start:
             start -= 1
-        page = self.comments[start : start + limit]
+        page = items[start : start + limit]
         if not page:
             return 200, {"data": []}
         end = start + len(page)
-        paging: dict = {"cursors": {"before": f"cur{start}", "after": f"cur{end}"}}
-        if end < len(self.comments):
-            paging["next"] = f"https://graph.example/v21.0/{VIDEO}/comments?after=cur{end}"
+        cursor = f"g{self.generation}:{end}"
+        paging: dict = {"cursors": {"before": f"g{self.generation}:{start}", "after": cursor}}
+        if end < len(items):
+            paging["next"] = f"https://graph.example/v21.0/{VIDEO}/comments?after={cursor}"
         return 200, {"data": page, "paging": paging}
 
 
@@ -105,7 +178,7 @@ def supervise(conn, collector, clock) -> Supervisor:
     )
 
 
-async def test_reads_backlog_in_pages_then_only_new_comments(fake_server, collector, clock):
+async def test_reads_backlog_newest_first_then_only_new_comments(fake_server, collector, clock):
     graph = FakeGraph([graph_comment(n) for n in range(1, 6)])
     server = await fake_server(graph)
 
@@ -121,27 +194,158 @@ async def test_reads_backlog_in_pages_then_only_new_comments(fake_server, collec
     sup = supervise(connector(server, sleep), collector, clock)
     sup.start()
     await collector.wait_for(lambda: len(collector.comments) >= 7)
+    await asyncio.wait_for(sleep.parked.wait(), 5)
     await sup.stop()
 
     ids = [c.id for c in collector.comments]
-    assert ids == [f"{VIDEO}_{n}" for n in (1, 2, 3, 4, 5, 6, 8)]
+    assert ids == [f"{VIDEO}_{n}" for n in (1, 2, 3, 4, 5, 6, 8)]  # oldest first
     afters = [r.query.get("after") for r in server.requests]
-    assert afters[:5] == [None, "cur2", "cur4", "cur5", "cur7"]
+    # poll 1 pages back through the backlog; poll 2 stops at the first page with a
+    # comment already seen; poll 3 reads one page of nothing new
+    assert afters == [None, "g0:2", "g0:4", None, "g0:2", None]
     first = server.requests[0].query
     assert first["fields"] == FIELDS == "id,message,from{id,name},created_time"
-    assert first["order"] == "chronological"
+    assert first["live_filter"] == "no_filter"
+    assert first["filter"] == "stream"
+    assert first["order"] == "reverse_chronological"
     assert first["limit"] == "2"
     c1 = collector.comments[0]
     assert (c1.platform, c1.user, c1.nickname, c1.text) == (
         "facebook",
         "9001",
         "Khách <b>1</b>",
-        "A1 1kg",
+        "A1 1kg nha chị",
     )
     assert c1.ts == datetime(2025, 3, 1, 12, 1, tzinfo=UTC)
     assert collector.comments[5].user == f"anon:{VIDEO}_6"
     assert polls[0] == 2.0  # default poll interval
     assert sup.state.comments == 7
+    assert sup.state.gaps == 0 and sup.state.risk == "ok"
+
+
+async def test_short_order_comments_are_not_filtered_out(fake_server, collector, clock):
+    shorts = [graph_comment(1, message="A1"), graph_comment(2, message="chốt 2")]
+    graph = FakeGraph([*shorts, graph_comment(3, message="lấy 1 cân nha chị")])
+    server = await fake_server(graph)
+    async with httpx.AsyncClient() as client:  # the fake really filters by default
+        plain = await client.get(
+            f"{server.base_url}/v21.0/{VIDEO}/comments", params={"access_token": TOKEN}
+        )
+    assert [c["id"] for c in plain.json()["data"]] == [f"{VIDEO}_3"]
+
+    sleep, _ = polls_until(stop_after=1)
+    sup = supervise(connector(server, sleep), collector, clock)
+    sup.start()
+    await asyncio.wait_for(sleep.parked.wait(), 5)
+    await sup.stop()
+    assert [c.text for c in collector.comments] == ["A1", "chốt 2", "lấy 1 cân nha chị"]
+
+
+async def test_replies_are_read_too(fake_server, collector, clock):
+    graph = FakeGraph(
+        [
+            graph_comment(1, message="còn hạt dẻ không chị"),
+            graph_comment(2, message="chốt 2 cân nhé", parent=f"{VIDEO}_1"),
+        ]
+    )
+    server = await fake_server(graph)
+    sleep, _ = polls_until(stop_after=1)
+    sup = supervise(connector(server, sleep), collector, clock)
+    sup.start()
+    await asyncio.wait_for(sleep.parked.wait(), 5)
+    await sup.stop()
+    assert [c.id for c in collector.comments] == [f"{VIDEO}_1", f"{VIDEO}_2"]
+
+
+async def test_no_cursor_is_kept_between_polls(fake_server, collector, clock):
+    graph = FakeGraph([graph_comment(n) for n in range(1, 6)])
+    server = await fake_server(graph)
+
+    def moderate(poll: int) -> None:
+        if poll == 1:  # a moderator deletes a comment: every older cursor goes invalid
+            graph.delete(f"{VIDEO}_3")
+            graph.comments += [graph_comment(6), graph_comment(7)]
+
+    sleep, _ = polls_until(moderate, stop_after=2)
+    sup = supervise(connector(server, sleep), collector, clock)
+    sup.start()
+    await asyncio.wait_for(sleep.parked.wait(), 5)
+    await sup.stop()
+    assert [c.id for c in collector.comments] == [f"{VIDEO}_{n}" for n in range(1, 8)]
+    assert "backoff" not in collector.statuses
+    stale = [r for r in server.requests[3:] if r.query.get("after", "g1").startswith("g0")]
+    assert stale == []
+
+
+async def test_error_100_is_fatal_only_with_subcode_33(fake_server, collector, clock):
+    graph = FakeGraph([graph_comment(1)])
+    graph.failures = [(400, graph_error(100, "(#100) Invalid parameter"))]
+    server = await fake_server(graph)
+    sleep, _ = polls_until(stop_after=1)
+    sup = supervise(connector(server, sleep), collector, clock)
+    sup.start()
+    await collector.wait_for(lambda: len(collector.comments) >= 1)
+    await sup.stop()
+    backoff = next(s for s in collector.states if s.status == "backoff")
+    assert backoff.last_error.startswith("Facebook error 100: (#100) Invalid parameter")
+    assert "failed" not in collector.statuses
+
+
+async def test_finds_the_pages_live_video_and_the_next_one(fake_server, collector, clock):
+    graph = FakeGraph([graph_comment(1)])
+    graph.live = [
+        {"id": "777", "status": "LIVE_STOPPED", "creation_time": "2025-02-01T10:00:00+0000"}
+    ]
+    second = "2222222222"
+    server = await fake_server(graph)
+
+    def next_live(poll: int) -> None:
+        if poll == 1:
+            graph.videos[second] = [graph_comment(1, video=second, message="chốt 1 hũ mật ong")]
+            graph.live.append(
+                {"id": second, "status": "LIVE", "creation_time": "2025-03-01T14:00:00+0000"}
+            )
+
+    def go_live() -> None:
+        graph.live.append(
+            {"id": VIDEO, "status": "LIVE", "creation_time": "2025-03-01T11:59:00+0000"}
+        )
+
+    sleep, _ = polls_until(next_live, stop_after=2)
+    conn = FacebookConnector(
+        access_token=TOKEN, base_url=server.base_url, sleep=sleep, rediscover_every=0
+    )
+
+    async def backoff_sleep(seconds: float) -> None:
+        go_live()  # the seller goes live while the connector waits
+        await clock.sleep(seconds)
+
+    sup = Supervisor(
+        conn, collector.emit, on_state=collector.on_state, sleep=backoff_sleep, rng=lambda: 1.0
+    )
+    sup.start()
+    await asyncio.wait_for(sleep.parked.wait(), 5)
+    await sup.stop()
+    backoff = next(s for s in collector.states if s.status == "backoff")
+    assert backoff.last_error == "the Facebook Page has no live video right now"
+    assert [c.id for c in collector.comments] == [f"{VIDEO}_1", f"{second}_1"]
+    lookups = [r for r in server.requests if r.path.endswith("/live_videos")]
+    assert lookups[0].query["broadcast_status"] == '["LIVE"]'
+    assert conn.live_video_id == second
+
+
+async def test_more_new_comments_than_max_pages_is_a_gap(fake_server, collector, clock):
+    graph = FakeGraph([graph_comment(n) for n in range(1, 11)])
+    server = await fake_server(graph)
+    sleep, _ = polls_until(stop_after=1)
+    sup = supervise(connector(server, sleep, max_pages=2), collector, clock)
+    sup.start()
+    await asyncio.wait_for(sleep.parked.wait(), 5)
+    state = sup.state
+    await sup.stop()
+    assert [c.id for c in collector.comments] == [f"{VIDEO}_{n}" for n in (7, 8, 9, 10)]
+    assert state.gaps == 1 and "oldest of them were not read" in state.last_gap
+    assert state.risk == "warn" and state.risk_reasons == ("gap",)
 
 
 async def test_overlapping_pages_do_not_duplicate(fake_server, collector, clock):
