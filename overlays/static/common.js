@@ -17,6 +17,48 @@ export function h(tag, attrs = {}, ...children) {
   return node;
 }
 
+export const $ = (id) => document.getElementById(id);
+
+// -- REST and notices ----------------------------------------------------------
+
+let authToken = "";
+
+// The helper token every REST call carries (the panel reads it from its URL once).
+export function useToken(token) {
+  authToken = token;
+}
+
+export async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${authToken}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  return { ok: response.ok, status: response.status, data };
+}
+
+let noticeTimer = null;
+
+// Shows a short message in the page's #notice box (pages without one ignore it).
+export function notify(text) {
+  const notice = $("notice");
+  if (!notice) return;
+  notice.textContent = text;
+  notice.classList.remove("hidden");
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => notice.classList.add("hidden"), 4000);
+}
+
+// A helper's action over REST: the reply, with a notice when it failed.
+export async function act(method, path, body) {
+  const reply = await api(method, path, body);
+  if (!reply.ok) notify(t("panel.command_failed", { error: reply.data.error || reply.status }));
+  return reply;
+}
+
+// -- money -----------------------------------------------------------------------
+
 export function formatVnd(amount) {
   const sign = amount < 0 ? "-" : "";
   const digits = String(Math.abs(Math.trunc(amount)));
@@ -25,6 +67,12 @@ export function formatVnd(amount) {
 
 export function formatPrice(amount, unit) {
   return unit ? `${formatVnd(amount)}/${unit}` : formatVnd(amount);
+}
+
+// The server decides what a buyer pays now (product.price_now); pages only show it,
+// with the regular price struck through beside it when that is higher.
+export function struckPrice(product) {
+  return product.price_now < product.price ? product.price : null;
 }
 
 export function formatQty(qty) {

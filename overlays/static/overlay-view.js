@@ -1,6 +1,6 @@
 // Draws the on-stream overlay from the live state. Used by the overlay page and by
 // the panel's preview, so what helpers see is what the audience sees.
-import { formatPrice, formatQty, formatVnd, h, t } from "./common.js";
+import { formatPrice, formatQty, formatVnd, h, struckPrice, t } from "./common.js";
 
 const SIZES = { portrait: [1080, 1920], landscape: [1920, 1080] };
 
@@ -50,8 +50,7 @@ export class OverlayView {
     if (key === this.cardKey) return;
     const changedProduct = !this.cardKey.includes(`"code":"${product.code}"`);
     this.cardKey = key;
-    const onSale = product.sale_price !== null && product.sale_price !== undefined;
-    const price = onSale ? product.sale_price : product.price;
+    const regular = struckPrice(product);
     const stars = product.ocop_stars
       ? h("div", { class: "stars" }, "★".repeat(product.ocop_stars), h("span", { class: "ocop" }, "OCOP"))
       : null;
@@ -70,8 +69,8 @@ export class OverlayView {
         h(
           "div",
           { class: "card-prices" },
-          h("span", { class: "price" }, formatPrice(price, product.unit)),
-          onSale ? h("s", { class: "old-price" }, formatVnd(product.price)) : null,
+          h("span", { class: "price" }, formatPrice(product.price_now, product.unit)),
+          regular === null ? null : h("s", { class: "old-price" }, formatVnd(regular)),
         ),
         h(
           "div",
@@ -117,7 +116,7 @@ export class OverlayView {
     const show = visible && product && state.payment_qr && this.qrKey;
     this.qr.classList.toggle("hidden", !show);
     if (!show) return;
-    const price = product.sale_price ?? product.price;
+    const price = product.price_now; // the server builds the QR for this amount
     const src = `/api/qr/payment.svg?code=${encodeURIComponent(product.code)}&key=${encodeURIComponent(this.qrKey)}&p=${price}`;
     const img = this.qr.querySelector("img");
     if (img && img.getAttribute("src") === src) return;

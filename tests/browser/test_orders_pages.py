@@ -35,7 +35,7 @@ def test_html_in_comments_shows_as_text_on_the_panel_and_the_overlay(
     assert item.locator(".nick").inner_text() == NICK
     assert item.locator(".text").inner_text() == TEXT
     item.get_by_role("button", name="Hiện lên màn hình").click()
-    page.wait_for_function("() => window.chotdonPanel.state.shown_comment !== null")
+    page.wait_for_function("() => window.chotdonPanel.live.state.shown_comment !== null")
 
     overlay = page.context.new_page()
     dialogs: list[str] = []

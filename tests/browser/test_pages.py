@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
@@ -139,3 +141,49 @@ def test_payment_qr_follows_the_pinned_price(
     expect(overlay.locator(".qr .qr-label")).to_have_text("Quét để trả 150.000 ₫")
     loaded = overlay.locator(".qr img").evaluate("img => img.decode().then(() => img.naturalWidth)")
     assert loaded > 0
+
+
+def _price_now_on_the_wire(code: str, price_now: int) -> Any:
+    """A socket route that changes one product's ``price_now`` in every message.
+
+    Only the server decides what a buyer pays; with a value no client rule could
+    derive from price and sale_price, the pages can only show it by reading it.
+    """
+
+    def rewrite(text: str | bytes) -> str | bytes:
+        message = json.loads(text)
+        products = (message.get("state") or {}).get("products") or message.get("products")
+        if isinstance(products, dict) and products.get(code):
+            products[code]["price_now"] = price_now
+        return json.dumps(message, ensure_ascii=False)
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        server.on_message(lambda text: ws.send(rewrite(text)))
+        ws.on_message(server.send)
+
+    return route
+
+
+def test_pages_show_the_servers_price_now(api: Any, live_server: LiveServer, browser: Any) -> None:
+    api.post("/api/live/pin", json={"code": "A3"}).raise_for_status()
+    api.post("/api/live/element", json={"element": "qr", "visible": True}).raise_for_status()
+    context = browser.new_context(viewport={"width": 540, "height": 960})
+    context.route_web_socket(re.compile(r"/ws/"), _price_now_on_the_wire("A3", 39000))
+    overlay = context.new_page()
+    overlay.goto(live_server.overlay_url())
+    card = overlay.locator(".card")
+    expect(card.locator(".price")).to_have_text("39.000 ₫/kg")
+    expect(card.locator(".old-price")).to_have_text("45.000 ₫")
+    expect(overlay.locator(".qr .qr-label")).to_have_text("Quét để trả 39.000 ₫")
+    panel = context.new_page()
+    panel.goto(live_server.panel_url())
+    tile = panel.locator('.tile[data-code="A3"]')
+    expect(tile.locator(".tile-price")).to_have_text("39.000 ₫/kg")
+    expect(tile.locator(".tile-old-price")).to_have_text("45.000 ₫")
+    # A price the server sends as it is: nothing struck through.
+    api.post("/api/live/price", json={"code": "A3", "price": 39000}).raise_for_status()
+    expect(card.locator(".price")).to_have_text("39.000 ₫/kg")
+    expect(card.locator(".old-price")).to_have_count(0)
+    expect(tile.locator(".tile-old-price")).to_have_count(0)
+    context.close()
