@@ -93,7 +93,9 @@ def _load_events(events_file: Path | None, session: int | None, data: Path | Non
     return None
 
 
-def _load_segments(transcript: Path | None, model: str | None, recording: Path) -> Any:
+def _load_segments(
+    transcript: Path | None, model: str | None, recording: Path, language: str = "vi"
+) -> Any:
     from studio.transcript import load_transcript, transcribe_recording
 
     if transcript is not None:
@@ -106,7 +108,7 @@ def _load_segments(transcript: Path | None, model: str | None, recording: Path) 
             shown[0] = percent // 10
             click.echo(f"Transcribing {recording.name}: {percent}%", err=True)
 
-    return transcribe_recording(recording, model, progress)
+    return transcribe_recording(recording, model, progress, language)
 
 
 @click.command()
@@ -156,6 +158,13 @@ def _load_segments(transcript: Path | None, model: str | None, recording: Path) 
     type=click.Path(path_type=Path, dir_okay=False),
     help="Use this transcript JSON instead of transcribing.",
 )
+@click.option(
+    "--language",
+    type=click.Choice(["vi", "id", "en"]),
+    default="vi",
+    show_default=True,
+    help="Language of the speech (transcription) and of the post text.",
+)
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
 @click.option(
     "--jobs",
@@ -182,6 +191,7 @@ def clips(
     captions: str,
     model: str | None,
     transcript: Path | None,
+    language: str,
     preset: str,
     jobs: int,
     plan_only: bool,
@@ -221,6 +231,7 @@ def _run(**kw: Any) -> None:
         max_clips=kw["max_clips"],
         preset=kw["preset"],
         jobs=kw["jobs"],
+        language=kw["language"],
     )
     events = _load_events(kw["events_file"], kw["session"], kw["data"])
     products = read_catalog(kw["catalog"]) if kw["catalog"] else {}
@@ -229,7 +240,7 @@ def _run(**kw: Any) -> None:
         options=options,
         events=events,
         products=products,
-        segments=lambda: _load_segments(kw["transcript"], kw["model"], recording),
+        segments=lambda: _load_segments(kw["transcript"], kw["model"], recording, kw["language"]),
         start_flag=_parse_start(kw["recording_start"]),
         offset=kw["offset"],
     )

@@ -61,6 +61,7 @@ class Options:
     max_clips: int | None = None
     preset: str = "veryfast"
     jobs: int = 0  # 0: one per core
+    language: str = "vi"  # of the speech and the post text
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _fingerprint(plan: ClipPlan, product: Product | None, source: Source, option
         "plan": asdict(plan),
         "product": asdict(product) if product else None,
         "recording": [source.info.path.name, stat.st_size, stat.st_mtime_ns],
-        "options": [options.aspect, options.captions, options.preset],
+        "options": [options.aspect, options.captions, options.preset, options.language],
         "captions": words,
     }
     blob = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
@@ -300,7 +301,9 @@ def render_one(
     finally:
         partial.unlink(missing_ok=True)
     thumbnail(out / plan.file, reframe.thumbnail_t, out / f"{stem}.jpg")
-    (out / f"{stem}.txt").write_text(post_caption(plan, product), encoding="utf-8")
+    (out / f"{stem}.txt").write_text(
+        post_caption(plan, product, options.language), encoding="utf-8"
+    )
     state = {
         "hash": _fingerprint(plan, product, source, options),
         "rendered_at": datetime.now(UTC).isoformat(timespec="seconds"),

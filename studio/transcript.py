@@ -73,13 +73,15 @@ def transcribe_recording(
     path: Path,
     model: str | None = None,
     progress: Callable[[float, float], None] | None = None,
+    language: str = "vi",
 ) -> list[Segment]:
     """Run the transcriber (its cache makes a second run on the same file free).
     ``progress`` gets (seconds done, seconds in all)."""
-    from transcribe import TranscribeError, Transcriber
+    from transcribe import TranscribeError, TranscribeOptions, Transcriber
 
     try:
-        transcriber = Transcriber(model) if model else Transcriber()
+        options = TranscribeOptions(language=language)
+        transcriber = Transcriber(model, options=options) if model else Transcriber(options=options)
         result = transcriber.transcribe(path, progress=progress)
     except TranscribeError as exc:
         raise StudioError(f"transcription of {path.name} failed: {exc}") from None

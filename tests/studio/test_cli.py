@@ -321,3 +321,27 @@ def test_transcribes_with_a_whisper_model_when_no_transcript_is_given(
     assert clip["code"] == "B2" and 1 <= clip["start"] < clip["end"] <= 19.5
     assert clip["end"] - clip["start"] >= 15
     assert list((tmp_path / "cache").rglob("*.json"))  # the transcript was cached
+
+
+def test_language_is_one_of_vi_id_en(tmp_path: Path) -> None:
+    from studio.cli import clips
+
+    result = CliRunner().invoke(clips, [str(tmp_path / "live.mp4"), "--language", "fr"])
+    assert result.exit_code == 2 and "'fr' is not one of 'vi', 'id', 'en'" in result.output
+
+
+def test_language_reaches_the_transcriber(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from studio import transcript
+
+    seen: list[str] = []
+
+    class Fake:
+        def __init__(self, model: str = "small", *, options: object = None) -> None:
+            seen.append(options.language)  # type: ignore[attr-defined]
+
+        def transcribe(self, path: Path, progress: object = None) -> object:
+            return type("T", (), {"segments": ()})()
+
+    monkeypatch.setattr("transcribe.Transcriber", Fake)
+    assert transcript.transcribe_recording(tmp_path / "x.mp4", None, None, "id") == []
+    assert seen == ["id"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from assets import DEMO_DIR
 from studio.catalog import read_catalog
 from studio.plan import ClipPlan
@@ -32,3 +34,15 @@ def test_caption_without_product_uses_the_title() -> None:
     text = post_caption(replace(PLAN, code=None), None)
     assert "Hạt dẻ Ngân Sơn" in text and "chốt đơn" in text
     assert hashtags(None) == ["#dacsan", "#nongsanviet", "#chotdon"]
+
+
+def test_post_text_in_each_language() -> None:
+    product = read_catalog(DEMO_DIR / "catalog.csv")["A1"]
+    assert '"A1 + số lượng"' in post_caption(PLAN, product)
+    indonesian = post_caption(PLAN, product, "id")
+    assert 'Komen "A1 + jumlah"' in indonesian and "Hanya 150.000 ₫/kg" in indonesian
+    english = post_caption(PLAN, product, "en")
+    assert 'Comment "A1 + quantity"' in english and "(was 180.000 ₫/kg)" in english
+    assert "Comment or message us" in post_caption(PLAN, None, "en")
+    with pytest.raises(ValueError, match="'fr'"):
+        post_caption(PLAN, product, "fr")
