@@ -1,6 +1,7 @@
 """TikTok LIVE comments through the ``TikTokLive`` library (optional extra ``[tiktok]``).
 
-TikTok has no public API for LIVE comments. ``TikTokLive`` (AGPL-3.0) speaks
+TikTok has no public API for LIVE comments. ``TikTokLive`` (MIT up to 6.5,
+AGPL-3.0 with extra terms from 6.6; the extra allows <6.6) speaks
 TikTok's internal webcast protocol and relies on a third-party signing server
 (Euler Stream) to sign its first request; that server rate-limits anonymous use
 and takes an API key for more. It is imported only inside :meth:`run`, so
@@ -39,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.comments import CommentIn
-from server.connectors.base import ConnectorError, Emit, utcnow
+from server.connectors.base import ConnectorError, Emit, Health, utcnow
 
 __all__ = ["INSTALL_HINT", "TikTokConnector", "comment_from_event"]
 
@@ -151,6 +152,8 @@ class TikTokConnector:
         self._client_factory = client_factory
         self._comment_event = comment_event
         self._now = now
+        self._dropped_at: datetime | None = None
+        self.health = Health()
 
     def _make_client(self) -> tuple[Any, Any]:
         """The library's client and its comment event class (or the injected ones)."""
@@ -175,15 +178,24 @@ class TikTokConnector:
 
         client.add_listener(comment_event, on_comment)
         try:
-            task = await client.start()
-        except Exception as exc:
-            raise _translate(exc, self.unique_id) from exc
-        await emit([])  # connected: heartbeat
-        try:
-            await self._pump(task, queue, emit)
+            try:
+                task = await client.start()
+            except Exception as exc:
+                raise _translate(exc, self.unique_id) from exc
+            if self._dropped_at is not None:  # TikTok does not replay what we missed
+                self.health.gap(
+                    f"TikTok LIVE was disconnected from {self._dropped_at:%H:%M:%S} UTC "
+                    "until now; comments sent meanwhile are lost"
+                )
+                self._dropped_at = None
+            await emit([])  # connected: heartbeat
+            try:
+                await self._pump(task, queue, emit)
+            except ConnectorError:
+                self._dropped_at = self._now()
+                raise
         finally:
-            with contextlib.suppress(Exception):
-                await client.disconnect()
+            await _close(client)
 
     async def _pump(self, task: Any, queue: asyncio.Queue[CommentIn], emit: Emit) -> None:
         while True:
@@ -212,6 +224,31 @@ def _translate(exc: BaseException, unique_id: str) -> ConnectorError:
         return exc
     if kind == "UserOfflineError":
         return ConnectorError(f"@{unique_id} is not live right now")
+    if kind == "SignatureRateLimitError":
+        return ConnectorError(
+            f"TikTok LIVE @{unique_id}: the signing server's rate limit was hit",
+            retry_after=_retry_after(exc),
+        )
     if kind in _FATAL_ERRORS:
         return ConnectorError(f"TikTok LIVE @{unique_id}: {kind}: {exc}", fatal=True)
     return ConnectorError(f"TikTok LIVE @{unique_id}: {kind}: {exc}")
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """``SignatureRateLimitError.retry_after`` (seconds), if the library could read it."""
+    try:
+        value = float(exc.retry_after)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+async def _close(client: Any) -> None:
+    """Disconnect and close the client's HTTP session on every attempt, so reconnects
+    do not leak one (``disconnect(close_client=True)`` raises inside a running loop)."""
+    with contextlib.suppress(Exception):
+        await client.disconnect()
+    web = getattr(client, "web", None)
+    if web is not None:
+        with contextlib.suppress(Exception):
+            await web.close()

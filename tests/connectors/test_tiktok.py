@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace as NS
@@ -123,10 +124,8 @@ def test_seconds_timestamps_are_recognised():
 # --- run() ---------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("TikTokLive") is not None, reason="TikTokLive is installed"
-)
-async def test_missing_library_is_a_fatal_error_with_install_hint(collector, clock):
+async def test_missing_library_is_a_fatal_error_with_install_hint(collector, clock, monkeypatch):
+    monkeypatch.setitem(sys.modules, "TikTokLive", None)  # import fails, installed or not
     sup = Supervisor(TikTokConnector("@seller"), collector.emit, sleep=clock.sleep, clock=clock)
     sup.start()
     state = await asyncio.wait_for(sup.wait(), 5)
@@ -147,6 +146,12 @@ class FakeClient:
         self.script = script
         self.listeners: dict[type, list] = {}
         self.disconnected = False
+        self.web = NS(closed=False)
+
+        async def close() -> None:
+            self.web.closed = True
+
+        self.web.close = close
 
     def add_listener(self, event_type, handler) -> None:
         self.listeners.setdefault(event_type, []).append(handler)
@@ -192,7 +197,8 @@ async def test_run_emits_comments_and_reconnects_when_the_stream_drops(collector
     await sup.stop()
     assert [c.id for c in collector.comments] == ["10", "11", "20", "21", "30", "31"]
     assert clients[0].unique_id == "seller"
-    assert all(c.disconnected for c in clients)
+    assert all(c.disconnected and c.web.closed for c in clients)
+    assert sup.state.gaps == 2 and "comments sent meanwhile are lost" in sup.state.last_gap
     errors = [s.last_error for s in collector.states if s.status == "backoff"]
     assert errors == ["TikTok LIVE @seller disconnected"] * 2
 
@@ -233,3 +239,51 @@ def test_build_connector_needs_a_handle():
     with pytest.raises(ConnectorError, match="@unique_id"):
         build_connector("tiktok", unique_id="  @ ")
     assert build_connector("tiktok", unique_id="@shop.hat.de").unique_id == "shop.hat.de"
+
+
+def rate_limit_error(seconds: int) -> Exception:
+    """The library's SignatureRateLimitError when installed, else one shaped like it."""
+    if importlib.util.find_spec("TikTokLive") is not None:
+        import warnings
+
+        import httpx
+
+        with warnings.catch_warnings():  # the library's websockets import is deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from TikTokLive.client.errors import SignatureRateLimitError
+
+        response = httpx.Response(429, headers={"RateLimit-Remaining": str(seconds)})
+        return SignatureRateLimitError(None, "Sign API limit; retry in %s s", response=response)
+
+    class SignatureRateLimitError(Exception):
+        retry_after = seconds
+
+    return SignatureRateLimitError()
+
+
+async def test_sign_server_rate_limit_waits_retry_after_and_closes_the_client(collector, clock):
+    clients: list[FakeClient] = []
+
+    class LimitedClient(FakeClient):
+        async def start(self):
+            if len(clients) == 1:
+                raise rate_limit_error(37)
+            return await super().start()
+
+    async def idle(client):
+        await asyncio.Event().wait()
+
+    def factory(uid: str) -> FakeClient:
+        clients.append(LimitedClient(uid, idle))
+        return clients[-1]
+
+    conn = TikTokConnector("seller", client_factory=factory, comment_event=CommentEvent6)
+    sup = Supervisor(
+        conn, collector.emit, on_state=collector.on_state, sleep=clock.sleep, clock=clock
+    )
+    sup.start()
+    await collector.wait_for(lambda: sup.state.status == "live")
+    await sup.stop()
+    assert clock.sleeps[0] >= 37
+    assert clients[0].web.closed  # the failed attempt's HTTP client is closed too
+    assert sup.state.rate_limits == 1
