@@ -12,6 +12,7 @@ stdout, which we turn into a 0..1 fraction.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -26,7 +27,15 @@ from studio.errors import StudioError
 from studio.media import ffmpeg_exe
 from studio.reframe import Reframe, crop_expression
 
-__all__ = ["ASPECTS", "RenderJob", "frame_size", "render", "render_command", "thumbnail"]
+__all__ = [
+    "ASPECTS",
+    "RenderJob",
+    "first_error",
+    "frame_size",
+    "render",
+    "render_command",
+    "thumbnail",
+]
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +146,28 @@ def render(job: RenderJob, on_progress: Callable[[float], None] | None = None) -
             code = proc.wait()
         if code != 0:
             errors.seek(0)
-            tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
-            raise StudioError(f"ffmpeg failed on {job.output.name}: {' | '.join(tail) or code}")
+            cause = first_error(errors.read().decode("utf-8", "replace")) or f"exit code {code}"
+            raise StudioError(f"ffmpeg failed on clip {job.output.name}: {cause}")
     if on_progress:
         on_progress(1.0)
+
+
+_CONTEXT = re.compile(r"^(\[[^\]]*@ 0x[0-9a-f]+\]\s*)+")
+_QUOTED = re.compile(r"'([^']{60})[^']+'")
+_AFTERMATH = ("Error ", "Failed to ", "Task finished", "Terminating thread", "Nothing was written")
+
+
+def first_error(log_text: str, limit: int = 300) -> str:
+    """The cause in an ffmpeg log: its first error line, without the ``[filter @ 0x..]``
+    prefixes, with long quoted expressions cut. ffmpeg's last lines are only the
+    consequences ("Error initializing filter", "Nothing was written...")."""
+    lines = [_CONTEXT.sub("", line).strip() for line in log_text.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return ""
+    cause = next((line for line in lines if not line.startswith(_AFTERMATH)), lines[0])
+    cause = _QUOTED.sub(lambda m: f"'{m.group(1)}...'", cause)
+    return cause if len(cause) <= limit else cause[: limit - 3] + "..."
 
 
 def thumbnail(clip: Path, at: float, output: Path) -> None:

@@ -127,3 +127,24 @@ def test_crop_expression_follows_a_long_path_closely() -> None:
 )
 def test_plan_crop(size: tuple[int, int], aspect: float, expected: tuple) -> None:
     assert plan_crop(*size, aspect) == expected
+
+
+def test_crop_expression_for_a_minute_of_constant_movement_runs_in_ffmpeg() -> None:
+    import subprocess
+
+    from studio.media import ffmpeg_exe
+    from studio.reframe import expression_depth
+
+    times = [i / 4 for i in range(240)]
+    values = [219 + 200 * math.sin(t * 1.3) for t in times]
+    points = keyframes(times, values, tolerance=2.0)
+    assert len(points) > 150  # the old chain of ifs failed past ~100 keyframes
+    expr = crop_expression(points)
+    assert expression_depth(expr) < 40
+    worst = max(abs(_evaluate(expr, t) - v) for t, v in zip(times, values, strict=True))
+    assert worst <= 2.1
+    graph = f"crop=202:72:'{expr}':0"
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi"]
+    cmd += ["-i", "color=s=640x72:r=5:d=60", "-vf", graph, "-f", "null", "-"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[:300]

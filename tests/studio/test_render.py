@@ -14,7 +14,7 @@ import studio.media
 from studio.errors import StudioError
 from studio.media import check_ffmpeg, probe
 from studio.reframe import analyse
-from studio.render import RenderJob, render, render_command
+from studio.render import RenderJob, first_error, render, render_command
 
 from .conftest import MakeRecording
 
@@ -86,5 +86,18 @@ def test_missing_libass_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_render_failure_names_the_clip(vertical: Path, tmp_path: Path) -> None:
     frame = analyse(probe(vertical), 0, 2, 9 / 16)
     job = RenderJob(vertical, 0, 2, tmp_path / "x.mp4", frame, preset="no-such-preset")
-    with pytest.raises(StudioError, match=r"ffmpeg failed on x\.mp4"):
+    with pytest.raises(StudioError, match=r"ffmpeg failed on clip x\.mp4: .*no-such-preset"):
         render(job)
+
+
+def test_first_error_is_the_cause_not_the_aftermath() -> None:
+    log = (
+        "[Parsed_crop_0 @ 0x7f0d08001a80] [Eval @ 0x7f0d180961e0] Missing ')' or too many "
+        "args in 'if(lt(t,27),175.8+(-60.1)*(t-26.75)/0.25,if(lt(t,27.25),115.7+(-49.2)*(t-27)'\n"
+        "[fc#0 @ 0x55] Error initializing filters\n"
+        "[vost#0:0 @ 0x55] Task finished with error code: -22 (Invalid argument)\n"
+    )
+    cause = first_error(log)
+    assert cause.startswith("Missing ')' or too many args in 'if(lt(t,27)")
+    assert cause.endswith("...'") and "@ 0x" not in cause
+    assert first_error("") == ""
