@@ -243,3 +243,37 @@ def test_seen_ids_forget_oldest_first():
     assert "b" in seen and "d" in seen
     assert len(seen) == 3
     assert seen.add("a") is True
+
+
+async def test_state_reports_the_risk_of_missed_comments(collector, clock):
+    from server.connectors import Health
+
+    class Risky(Flaky):
+        def __init__(self) -> None:
+            super().__init__(failures=1, error=ConnectorError("slow down", retry_after=30))
+            self.health = Health()
+            self.health.token_expires_at = T0 + timedelta(seconds=clock.now + 600)
+
+        async def run(self, emit):
+            if self.runs == 1:
+                self.health.gap("stream dropped", at=T0 + timedelta(seconds=clock.now))
+            await super().run(emit)
+
+    risky = Risky()
+    risky.batches = [[comment(1)]]
+    sup = make(risky, collector, clock)
+    sup.start()
+    await asyncio.wait_for(risky.idle.wait(), 5)
+    backoff = next(s for s in collector.states if s.status == "backoff")
+    assert backoff.risk == "high"
+    assert backoff.risk_reasons == ("offline", "rate_limited", "token_expiring")
+    state = sup.state
+    assert state.rate_limits == 1 and state.rate_limited_until == backoff.retry_at
+    assert state.gaps == 1 and state.last_gap == "stream dropped"
+    assert state.last_comment_at is not None
+    assert state.risk == "warn" and state.risk_reasons == ("token_expiring", "gap")
+    data = state.to_dict()
+    assert data["risk_reasons"] == ["token_expiring", "gap"]
+    assert data["token_expires_at"] == state.token_expires_at.isoformat()
+    assert data["last_gap_at"] is not None and data["rate_limited_until"] is not None
+    await sup.stop()
