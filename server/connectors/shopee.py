@@ -19,9 +19,12 @@ What we had to assume, and why the mapping is tolerant: we could not call
 the live API, so ``comment_list``/``buyer_id``/``nickname``/``create_time``
 and similar alternative names are accepted too; a millisecond ``timestamp``
 is recognised by its size; and whether livestream calls take ``shop_id`` or
-``user_id`` is configurable (``id_param``). ``next_offset`` is sent back as
-``offset`` on the next poll (``follow_offset=False`` turns that off and relies
-on de-duplication alone).
+``user_id`` is configurable (``id_param``); the livestream integration guide
+signs with ``user_id``, so that wins when both are given. ``next_offset`` is a
+page offset within one answer: each poll starts at offset 0 and follows
+``next_offset`` only while ``more`` is true, never carrying it to the next poll.
+A poll that comes more than ``window`` seconds after the last good one is
+reported as a gap: Shopee will not give those comments again.
 """
 
 from __future__ import annotations
@@ -39,11 +42,12 @@ import httpx
 
 from server.comments import CommentIn
 from server.connectors._http import HttpPoller, get_json, header_seconds
-from server.connectors.base import ConnectorError, Emit, SeenIds, Sleep
+from server.connectors.base import ConnectorError, Emit, Health, SeenIds, Sleep
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "PATH",
+    "WINDOW",
     "ShopeeConnector",
     "comment_from_shopee",
     "error_from_shopee",
@@ -65,6 +69,7 @@ _FATAL_ERRORS = frozenset(
         "error_invalid_access_token",
     }
 )
+WINDOW = 10.0  # seconds of comments the endpoint returns, per its documentation
 _RATE_ERRORS = frozenset({"error_too_many_request", "error_rate_limit", "too_many_request"})
 
 
@@ -127,7 +132,9 @@ def error_from_shopee(
     )
     if error in _FATAL_ERRORS or (not error and status in (401, 403)):
         hint = (
-            "the partner key or id is wrong"
+            "the signature was rejected: livestream calls are signed with user_id (the "
+            "user_id_list of the authorisation), not shop_id; check also the partner id "
+            "and key, and that this computer's clock is right (Shopee allows 5 minutes)"
             if error == "error_sign"
             else "authorise the shop again to get a new access token"
         )
@@ -156,6 +163,9 @@ class ShopeeConnector(HttpPoller):
         base_url: str = DEFAULT_BASE_URL,
         poll_interval: float = 3.0,
         follow_offset: bool = True,
+        page_size: int = 100,
+        max_pages: int = 10,
+        window: float = WINDOW,
         timeout: float = 10.0,
         rate_limit_wait: float = 30.0,
         remember: int = 5000,
@@ -174,14 +184,18 @@ class ShopeeConnector(HttpPoller):
         self.url = base_url.rstrip("/") + PATH
         self.poll_interval = poll_interval
         self.follow_offset = follow_offset
+        self.page_size = page_size
+        self.max_pages = max(1, max_pages)
+        self.window = window
+        self._last_ok: float | None = None
+        self.health = Health()
         self.timeout = timeout
         self.rate_limit_wait = rate_limit_wait
         self._sleep = sleep
         self._clock = clock
-        self.offset: int | None = None
         self._seen = SeenIds(remember)
 
-    def params(self) -> dict[str, Any]:
+    def params(self, offset: int = 0) -> dict[str, Any]:
         """Query parameters for one signed request, stamped now."""
         timestamp = int(self._clock())
         params: dict[str, Any] = {
@@ -194,30 +208,44 @@ class ShopeeConnector(HttpPoller):
             ),
             "session_id": self.session_id,
         }
-        if self.follow_offset and self.offset is not None:
-            params["offset"] = self.offset
+        params["offset"] = offset
+        params["page_size"] = self.page_size
         return params
 
     async def poll(self, client: httpx.AsyncClient, emit: Emit) -> None:
-        """One request: emit the comments not seen before, then remember them."""
-        response, body = await get_json(client, self.url, self.params(), what="Shopee")
+        """One poll (the pages of one answer): emit the comments not seen before."""
+        started = self._clock()
+        fresh: dict[str, CommentIn] = {}
+        offset = 0
+        for _ in range(self.max_pages):
+            payload = await self._page(client, offset)
+            items = _first(payload, "list", "comment_list") or []
+            for item in items if isinstance(items, list) else []:
+                comment = comment_from_shopee(item) if isinstance(item, Mapping) else None
+                if comment is not None and comment.id not in self._seen:
+                    fresh.setdefault(comment.id, comment)
+            next_offset = payload.get("next_offset")
+            if not (self.follow_offset and payload.get("more") and isinstance(next_offset, int)):
+                break
+            offset = next_offset
+        if self._last_ok is not None and started - self._last_ok > self.window:
+            self.health.gap(
+                f"no Shopee read for {started - self._last_ok:.0f} s; the endpoint keeps "
+                f"only the last {self.window:.0f} s of comments"
+            )
+        batch = sorted(fresh.values(), key=_order_key)  # the docs do not say the list's order
+        await emit(batch)
+        self._last_ok = started
+        for comment in batch:
+            self._seen.add(comment.id)
+
+    async def _page(self, client: httpx.AsyncClient, offset: int) -> Mapping[str, Any]:
+        response, body = await get_json(client, self.url, self.params(offset), what="Shopee")
         error = error_from_shopee(response, body, default_wait=self.rate_limit_wait)
         if error is not None:
             raise error
-        payload = body.get("response") if isinstance(body.get("response"), dict) else {}
-        items = _first(payload, "list", "comment_list") or []
-        fresh: dict[str, CommentIn] = {}
-        for item in items if isinstance(items, list) else []:
-            comment = comment_from_shopee(item) if isinstance(item, Mapping) else None
-            if comment is not None and comment.id not in self._seen:
-                fresh.setdefault(comment.id, comment)
-        batch = sorted(fresh.values(), key=_order_key)  # the docs do not say the list's order
-        await emit(batch)
-        for comment in batch:
-            self._seen.add(comment.id)
-        next_offset = payload.get("next_offset")
-        if isinstance(next_offset, int) and not isinstance(next_offset, bool):
-            self.offset = next_offset
+        payload = body.get("response")
+        return payload if isinstance(payload, Mapping) else {}
 
 
 def _order_key(comment: CommentIn) -> tuple[float, int]:
@@ -232,8 +260,10 @@ def _owner(
     """Which id signs the request: the one given, or the one ``id_param`` names."""
     given = {k: v for k, v in (("shop_id", shop_id), ("user_id", user_id)) if v not in (None, "")}
     if id_param is None:
-        if len(given) != 1:
-            raise ConnectorError("shopee needs exactly one of shop_id or user_id", fatal=True)
+        if not given:
+            raise ConnectorError("shopee needs user_id (or shop_id)", fatal=True)
+        if "user_id" in given:  # the livestream guide signs with user_id
+            return "user_id", given["user_id"]
         return next(iter(given.items()))
     if id_param not in ("shop_id", "user_id"):
         raise ConnectorError(

@@ -1,7 +1,9 @@
 """Shopee connector against a fake Open Platform on loopback.
 
 The fake recomputes the HMAC-SHA256 signature from the request's own query
-parameters and rejects wrong ones, answers with the documented envelope
+parameters and rejects wrong ones (livestream calls must be signed with
+``user_id``: a ``shop_id`` signature is rejected), pages each answer with
+``offset``/``page_size`` and ``more``/``next_offset``, answers with the documented envelope
 ``{"error", "message", "request_id", "response": {"next_offset", "list"}}``,
 and, like the real endpoint, only returns the comments of the last ten
 seconds, so consecutive polls overlap.
@@ -25,6 +27,7 @@ PARTNER_ID = 2001234
 PARTNER_KEY = "shpk-test-partner-key"
 TOKEN = "shopee-access-token"
 SHOP_ID = 778899
+USER_ID = 4455
 SESSION = 5566
 T0 = 1_740_830_400  # 2025-03-01 12:00:00 UTC
 
@@ -39,7 +42,7 @@ def envelope(error: str = "", message: str = "", response: dict | None = None) -
 class FakeShopee:
     """Comments on a timeline; each request sees the ten seconds before its timestamp."""
 
-    def __init__(self, timeline: list[dict], owner_param: str = "shop_id") -> None:
+    def __init__(self, timeline: list[dict], owner_param: str = "user_id") -> None:
         self.timeline = timeline
         self.owner_param = owner_param
         self.failures: list[tuple] = []
@@ -58,6 +61,8 @@ class FakeShopee:
             for k in ("partner_id", "timestamp", "access_token", "sign", "session_id")
             if k not in q
         ]
+        if "shop_id" in q and self.owner_param == "user_id":
+            return 403, envelope("error_sign", "Wrong sign.")  # livestream wants user_id
         if missing or self.owner_param not in q:
             return 400, envelope("error_param", f"missing {missing or self.owner_param}")
         if not hmac.compare_digest(q["sign"], self.expected_sign(q)):
@@ -70,7 +75,12 @@ class FakeShopee:
         now = int(q["timestamp"])
         window = [c for c in self.timeline if now - 10 < c["timestamp"] <= now]
         newest_first = sorted(window, key=lambda c: -c["timestamp"])
-        return 200, envelope(response={"next_offset": now, "list": newest_first})
+        offset, size = int(q.get("offset", "0")), min(int(q.get("page_size", "20")), 100)
+        page = newest_first[offset : offset + size]
+        more = offset + size < len(newest_first)
+        return 200, envelope(
+            response={"more": more, "next_offset": offset + len(page), "list": page}
+        )
 
 
 def shopee_comment(n: int, at: int, text: str | None = None) -> dict:
@@ -109,7 +119,8 @@ def polling(timeline: Timeline, stop_after: int):
 
 
 def make(server, timeline, sleep, **kw) -> ShopeeConnector:
-    kw.setdefault("shop_id", SHOP_ID)
+    if "shop_id" not in kw:
+        kw.setdefault("user_id", USER_ID)
     return ShopeeConnector(
         PARTNER_ID,
         kw.pop("partner_key", PARTNER_KEY),
@@ -154,27 +165,59 @@ async def test_overlapping_windows_give_every_comment_once_in_order(fake_server,
     )
     assert first.ts == datetime(2025, 3, 1, 12, 0, 2, tzinfo=UTC)
     assert polls == [3.0] * 8  # default poll interval
-    # next_offset from each answer is sent back on the following poll
-    assert fake.offsets[0] is None
-    assert fake.offsets[1:4] == [str(T0), str(T0 + 3), str(T0 + 6)]
+    assert set(fake.offsets) == {"0"}  # every poll starts at the top of its answer
     q = server.requests[0].query
-    assert q["session_id"] == str(SESSION) and q["shop_id"] == str(SHOP_ID)
+    assert q["session_id"] == str(SESSION) and q["user_id"] == str(USER_ID)
+    assert "shop_id" not in q and q["page_size"] == "100"
     assert q["partner_id"] == str(PARTNER_ID) and q["timestamp"] == str(T0)
-    assert q["sign"] == sign(PARTNER_KEY, PARTNER_ID, PATH, T0, TOKEN, str(SHOP_ID))
+    assert q["sign"] == sign(PARTNER_KEY, PARTNER_ID, PATH, T0, TOKEN, str(USER_ID))
+    assert sup.state.gaps == 0
 
 
-async def test_user_id_signing_is_accepted_by_a_user_level_fake(fake_server, collector, clock):
-    fake = FakeShopee([shopee_comment(1, at=0)], owner_param="user_id")
+async def test_shop_id_signing_is_rejected_with_a_clear_message(fake_server, collector, clock):
+    server = await fake_server(FakeShopee([shopee_comment(1, at=0)]))
+    timeline = Timeline()
+    sleep, _, _ = polling(timeline, stop_after=1)
+    sup = supervise(make(server, timeline, sleep, shop_id=SHOP_ID), collector, clock)
+    sup.start()
+    state = await asyncio.wait_for(sup.wait(), 5)
+    assert state.status == "failed" and "error_sign" in state.last_error
+    assert "signed with user_id" in state.last_error and "clock" in state.last_error
+
+
+async def test_pages_of_one_answer_are_read_and_offsets_not_carried(fake_server, collector, clock):
+    fake = FakeShopee([shopee_comment(n, at=n) for n in range(1, 6)])
     server = await fake_server(fake)
     timeline = Timeline()
-    sleep, parked, _ = polling(timeline, stop_after=1)
-    conn = make(server, timeline, sleep, shop_id=None, user_id=4455)
-    sup = supervise(conn, collector, clock)
+    timeline.now += 5
+    sleep, parked, _ = polling(timeline, stop_after=2)
+    sup = supervise(make(server, timeline, sleep, page_size=2), collector, clock)
     sup.start()
     await asyncio.wait_for(parked.wait(), 5)
     await sup.stop()
-    assert [c.id for c in collector.comments] == ["9001"]
-    assert "shop_id" not in server.requests[0].query
+    assert [c.id for c in collector.comments] == [str(9000 + n) for n in range(1, 6)]
+    assert fake.offsets[:4] == ["0", "2", "4", "0"]  # the next poll starts again at 0
+
+
+async def test_a_pause_longer_than_the_window_is_a_gap(fake_server, collector, clock):
+    fake = FakeShopee([shopee_comment(1, at=0)])
+    server = await fake_server(fake)
+    timeline = Timeline()
+
+    sleep, parked, polls = polling(timeline, stop_after=2)
+
+    async def sleep_with_outage(seconds: float) -> None:
+        if not polls:
+            timeline.now += 30  # the network was down for half a minute after poll 1
+        await sleep(seconds)
+
+    sup = supervise(make(server, timeline, sleep_with_outage), collector, clock)
+    sup.start()
+    await asyncio.wait_for(parked.wait(), 5)
+    state = sup.state
+    await sup.stop()
+    assert state.gaps == 1 and "keeps only the last 10 s" in state.last_gap
+    assert state.risk == "warn"
 
 
 async def test_wrong_partner_key_is_rejected_and_fails(fake_server, collector, clock):
@@ -186,7 +229,7 @@ async def test_wrong_partner_key_is_rejected_and_fails(fake_server, collector, c
     state = await asyncio.wait_for(sup.wait(), 5)
     assert state.status == "failed"
     assert "error_sign" in state.last_error
-    assert "partner key or id is wrong" in state.last_error
+    assert "partner id and key" in state.last_error
     assert collector.comments == []
 
 
@@ -261,13 +304,13 @@ def test_mapping_is_tolerant_of_alternative_field_names():
 
 
 def test_owner_id_must_be_unambiguous():
-    with pytest.raises(ConnectorError, match="exactly one of shop_id or user_id"):
+    with pytest.raises(ConnectorError, match="needs user_id"):
         ShopeeConnector(PARTNER_ID, PARTNER_KEY, TOKEN, SESSION)
-    with pytest.raises(ConnectorError, match="exactly one"):
-        ShopeeConnector(PARTNER_ID, PARTNER_KEY, TOKEN, SESSION, shop_id=1, user_id=2)
-    conn = ShopeeConnector(
-        PARTNER_ID, PARTNER_KEY, TOKEN, SESSION, shop_id=1, user_id=2, id_param="user_id"
-    )
+    conn = ShopeeConnector(PARTNER_ID, PARTNER_KEY, TOKEN, SESSION, shop_id=1, user_id=2)
     assert conn.params()["user_id"] == 2 and "shop_id" not in conn.params()
+    conn = ShopeeConnector(
+        PARTNER_ID, PARTNER_KEY, TOKEN, SESSION, shop_id=1, user_id=2, id_param="shop_id"
+    )
+    assert conn.params()["shop_id"] == 1
     with pytest.raises(ConnectorError, match="shopee connector needs: partner_key"):
         build_connector("shopee", partner_id=1, access_token="t", session_id=1, shop_id=1)
