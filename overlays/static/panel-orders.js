@@ -88,5 +88,12 @@ function connectorItem(c) {
     h("div", { class: "who" }, `${c.name}: ${t(`connector.${c.status}`)}`),
     h("div", { class: "why" }, t("panel.comments_count", { n: c.comments })),
     c.last_error ? h("div", { class: "why error" }, c.last_error) : null,
+    c.risk && c.risk !== "ok"
+      ? h(
+          "div",
+          { class: `why risk-${c.risk}` },
+          (c.risk_reasons || []).map((r) => t(`connector.risk.${r}`)).join(" · "),
+        )
+      : null,
   );
 }
