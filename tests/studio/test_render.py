@@ -101,3 +101,14 @@ def test_first_error_is_the_cause_not_the_aftermath() -> None:
     assert cause.startswith("Missing ')' or too many args in 'if(lt(t,27)")
     assert cause.endswith("...'") and "@ 0x" not in cause
     assert first_error("") == ""
+
+
+def test_a_minute_of_constant_movement_renders(make_recording: MakeRecording) -> None:
+    # The subject sweeps for the whole minute (the path's depth limit itself is
+    # tested with ~200 keyframes in test_reframe, without an encode).
+    recording = make_recording("moving60.mp4", 61)
+    frame = analyse(probe(recording), 0.5, 60, 9 / 16)
+    assert frame.mode == "crop" and len(frame.xs) > 40
+    job = RenderJob(recording, 0.5, 60.5, recording.with_name("m60.mp4"), frame, preset="ultrafast")
+    render(job)
+    assert probe(job.output).duration == pytest.approx(60, abs=0.2)
