@@ -6,8 +6,10 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
+
+from chotdon.money import price_now
 
 from .catalog_io import MAX_PRICE, MAX_STOCK, ProductRow, normalize_code
 from .db import products, utcnow_iso
@@ -84,9 +86,11 @@ class Product(BaseModel):
     origin: str
     position: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def current_price(self) -> int:
-        return self.sale_price if self.sale_price is not None else self.price
+    def price_now(self) -> int:
+        """What a buyer pays now; sent with every product so no page decides it."""
+        return price_now(self.price, self.sale_price)
 
 
 def _product(row: Row[Any]) -> Product:

@@ -120,7 +120,7 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
             return JSONResponse(
                 {"error": "no bank account set or unknown product"}, status_code=404
             )
-        amount = product["sale_price"] if product["sale_price"] is not None else product["price"]
+        amount = product["price_now"]
         payload = vietqr_payload(settings.bank_bin, settings.bank_account, amount, product["code"])
         return Response(
             qr_svg(payload), media_type="image/svg+xml", headers={"Cache-Control": "no-cache"}

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from chotdon.money import price_now
 from server.db import customers, order_lines, products, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
 
@@ -165,7 +166,7 @@ def create_lines(
             raise InvalidInput(f"quantity {spec.qty} for {spec.code} is out of range", field="qty")
         ok = reserve(conn, spec.code, spec.qty)
         status = "pending" if ok else "waitlist"
-        price = product["sale_price"] if product["sale_price"] is not None else product["price"]
+        price = price_now(product["price"], product["sale_price"])
         row = {
             "session_id": session_id,
             "customer_id": customer_id,
