@@ -27,8 +27,8 @@ run: $(VENV)/.base
 system-deps:
 	bash scripts/system-deps.sh
 
-test: $(VENV)/.test system-deps
-	$(VENV)/bin/ruff check chotdon server overlays transcribe studio assets tests bench scripts
+# Lint, format check and types first: they take seconds and name the line at fault.
+test: lint system-deps
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.test
