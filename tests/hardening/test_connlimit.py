@@ -1,0 +1,122 @@
+"""Connection limits below HTTP (server.connlimit): per-address cap, request deadline, fd limit."""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from server.connlimit import ConnectionGuard, GuardedProtocol
+
+from .conftest import AUTH
+from .launch import Child
+
+IDLE = 300
+FD_LIMIT = 256
+HEADER_TIMEOUT = 2.0
+
+
+class FakeTransport(asyncio.Transport):
+    """Only what the guard asks a transport: whether it is closing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closing = False
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def test_guard_admits_up_to_the_cap_per_address_and_counts_closed_ones_out() -> None:
+    guard = ConnectionGuard(per_address=2, request_timeout=1.0)
+    a, b, c, other = FakeTransport(), FakeTransport(), FakeTransport(), FakeTransport()
+    assert guard.admit("10.0.0.5", a)
+    assert guard.admit("10.0.0.5", b)
+    assert not guard.admit("10.0.0.5", c)  # at the cap
+    assert guard.admit("10.0.0.6", other)  # another address has its own cap
+    assert guard.open_count("10.0.0.5") == 2
+    a.closing = True  # closing but connection_lost not called yet: no longer counted
+    assert guard.open_count("10.0.0.5") == 1
+    assert guard.admit("10.0.0.5", c)
+    guard.release("10.0.0.5", b)
+    guard.release("10.0.0.5", c)
+    assert guard.open_count("10.0.0.5") == 0
+    guard.release("10.0.0.5", FakeTransport())  # unknown: harmless
+    assert guard.open_count("10.0.0.6") == 1
+
+
+def test_guard_makes_a_protocol_class_bound_to_itself() -> None:
+    guard = ConnectionGuard(per_address=1, request_timeout=1.0)
+    cls = guard.protocol_class(asyncio.Protocol)
+    assert issubclass(cls, GuardedProtocol)
+    assert cls.guard is guard and cls.base is asyncio.Protocol
+
+
+def open_idle(port: int, count: int) -> list[socket.socket]:
+    """``count`` TCP connections from 127.0.0.2 that never send a byte."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            socks.append(sock)
+            sock.settimeout(5)
+            sock.bind(("127.0.0.2", 0))
+            sock.connect(("127.0.0.1", port))
+            sock.setblocking(False)
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+def wait_all_closed(socks: list[socket.socket], deadline: float) -> int:
+    """Wait until the server closed every socket (EOF or reset); the number still open."""
+    open_ = set(socks)
+    with selectors.DefaultSelector() as sel:
+        for sock in socks:
+            sel.register(sock, selectors.EVENT_READ)
+        while open_ and (left := deadline - time.monotonic()) > 0:
+            for key, _ in sel.select(timeout=left):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                try:
+                    data = sock.recv(4096)
+                except ConnectionResetError:
+                    data = b""
+                assert data == b"", f"the server sent {data!r} to an idle connection"
+                sel.unregister(sock)
+                open_.discard(sock)
+    return len(open_)
+
+
+def test_idle_connections_cannot_starve_a_helper_under_a_low_fd_limit(tmp_path: Path) -> None:
+    server = Child(
+        tmp_path / "data",
+        tmp_path / "server.log",
+        # Hard limit too, or the server would raise its soft limit back up.
+        prefix=("prlimit", f"--nofile={FD_LIMIT}:{FD_LIMIT}", "--"),
+        env=(("CHOTDON_REQUEST_HEADER_TIMEOUT", str(HEADER_TIMEOUT)),),
+    )
+    socks: list[socket.socket] = []
+    try:
+        server.launch().wait_ready(deadline_s=30)
+        socks = open_idle(server.port, IDLE)
+        opened = time.monotonic()
+        reply = httpx.get(f"{server.base_url}/api/live", headers=AUTH, timeout=5)
+        assert reply.status_code == 200, server.output()
+        still_open = wait_all_closed(socks, deadline=opened + HEADER_TIMEOUT + 8)
+        assert still_open == 0, server.output()
+        assert server.exited() is None, server.output()
+        assert httpx.get(f"{server.base_url}/api/live", headers=AUTH, timeout=5).is_success
+        out = server.output()
+        assert "Too many open files" not in out and "Traceback" not in out, out
+        assert "refusing connections from 127.0.0.2" in out, out  # the cap, not luck
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop()
