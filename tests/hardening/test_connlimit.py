@@ -106,6 +106,11 @@ def test_idle_connections_cannot_starve_a_helper_under_a_low_fd_limit(tmp_path: 
     try:
         server.launch().wait_ready(deadline_s=30)
         socks = open_idle(server.port, IDLE)
+        # A request header that never ends holds a connection just the same.
+        slow = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        socks.append(slow)
+        slow.sendall(b"GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        slow.setblocking(False)
         opened = time.monotonic()
         reply = httpx.get(f"{server.base_url}/api/live", headers=AUTH, timeout=5)
         assert reply.status_code == 200, server.output()
