@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from assets import font_path
+from chotdon.money import price_now
 from overlays.format import format_price, format_vnd
 from overlays.theme import THEME
 
@@ -120,7 +121,7 @@ def render_card(
 
     lines = fit_lines(name, name_font, text_w, max_lines=2)
     line_h = int(name_font.size * 1.25)
-    shown_price = sale_price if sale_price is not None and sale_price < price else price
+    shown_price = price_now(price, sale_price)
     price_text = format_price(shown_price, unit)
     big_price_font = big_font
     if _text_width(price_text, big_font) > text_w:

@@ -1,19 +1,23 @@
-"""Product details for the card and the post caption, from the catalog export CSV.
+"""Product details for the card and the post caption, from a catalog file.
 
-Read with the stdlib ``csv`` module (header ``code,name,price,unit,stock,aliases,
-sale_price,image,ocop_stars,origin``) so the studio does not need the server's
-database to run on an editor's laptop.
+The file is read by :mod:`chotdon.catalog`, the same reader the server's import
+uses, so every catalog the server imports or exports (CSV or XLSX, prices like
+``150.000``, lowercase codes) works here too, with the same messages naming the
+row and column. The studio keeps its own small :class:`Product` view because the
+card needs the image as a path next to the file, not the name in the cell.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from chotdon.catalog import CatalogError, ProductRow
+from chotdon.catalog import read_catalog as read_catalog_rows
+from chotdon.money import price_now
 from studio.errors import StudioError
 
-__all__ = ["Product", "read_catalog"]
+__all__ = ["Product", "product_from_row", "read_catalog"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,8 @@ class Product:
 
     @property
     def shown_price(self) -> int:
-        """The price a buyer pays now: the sale price when it is lower."""
-        if self.sale_price is not None and self.sale_price < self.price:
-            return self.sale_price
-        return self.price
+        """The price a buyer pays now (:func:`chotdon.money.price_now`)."""
+        return price_now(self.price, self.sale_price)
 
     def with_prices(self, price: int | None, sale_price: int | None) -> Product:
         return replace(
@@ -41,49 +43,27 @@ class Product:
         )
 
 
-def _int(value: str | None, path: Path, row: int, field: str) -> int | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise StudioError(
-            f"{path}, row {row}: '{field}' is not a whole number: {value!r}"
-        ) from None
+def product_from_row(row: ProductRow, folder: Path) -> Product:
+    """The studio's view of one core row; the image is looked up in ``folder``
+    and dropped when the file is not there (the card then has no picture)."""
+    image = folder / row.image if row.image else None
+    return Product(
+        code=row.code,
+        name=row.name,
+        price=row.price,
+        unit=row.unit or None,
+        sale_price=row.sale_price,
+        ocop_stars=row.ocop_stars,
+        aliases=row.aliases,
+        image=image if image is not None and image.is_file() else None,
+        origin=row.origin or None,
+    )
 
 
 def read_catalog(path: Path) -> dict[str, Product]:
-    """Products by code. Images are resolved next to the CSV (and ignored if absent)."""
+    """Products by (normalised) code from a ``.csv`` or ``.xlsx`` catalog."""
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise StudioError(f"cannot read catalog {path}: {exc.strerror}") from None
-    products: dict[str, Product] = {}
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = {"code", "name", "price"} - set(reader.fieldnames or ())
-        if missing:
-            raise StudioError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        for row_number, row in enumerate(reader, start=2):
-            code = (row.get("code") or "").strip()
-            if not code:
-                continue
-            price = _int(row.get("price"), path, row_number, "price")
-            if price is None:
-                raise StudioError(f"{path}, row {row_number}: 'price' is empty")
-            image = (row.get("image") or "").strip()
-            image_path = path.parent / image if image else None
-            products[code] = Product(
-                code=code,
-                name=(row.get("name") or code).strip(),
-                price=price,
-                unit=(row.get("unit") or "").strip() or None,
-                sale_price=_int(row.get("sale_price"), path, row_number, "sale_price"),
-                ocop_stars=_int(row.get("ocop_stars"), path, row_number, "ocop_stars"),
-                aliases=tuple(
-                    a.strip() for a in (row.get("aliases") or "").split("|") if a.strip()
-                ),
-                image=image_path if image_path and image_path.is_file() else None,
-                origin=(row.get("origin") or "").strip() or None,
-            )
-    return products
+        rows = read_catalog_rows(path)
+    except CatalogError as exc:
+        raise StudioError(f"catalog {path}: {exc}") from None
+    return {row.code: product_from_row(row, path.parent) for row in rows}
