@@ -13,7 +13,7 @@ import pytest
 from server.datalock import DataFolderBusy, DataLock
 from server.db import open_database
 
-from .launch import Child
+from .launch import Child, unprivileged
 
 
 def mode(path: Path) -> int:
@@ -106,3 +106,29 @@ def test_the_lock_names_its_holder_and_is_free_again_after_release(tmp_path: Pat
         lock.release()
     with DataLock.acquire(tmp_path):
         pass
+
+
+@pytest.mark.parametrize("read_only", ["folder", "database"])
+def test_a_read_only_data_folder_is_refused_with_a_clear_message(
+    tmp_path: Path, read_only: str
+) -> None:
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    open_database(data / "chotdon.db").dispose()
+    os.chmod(data / "chotdon.db", 0o444)
+    if read_only == "folder":
+        os.chmod(data / "images", 0o555)
+        os.chmod(data, 0o555)
+    server = Child(data, tmp_path / "server.log", prefix=tuple(unprivileged()))
+    try:
+        code = server.launch().wait_exit(timeout=30)
+        out = server.output()
+        assert code != 0, out
+        assert f"the data folder {data} is read-only" in out, out
+        name = "chotdon.lock" if read_only == "folder" else "chotdon.db"
+        assert f"cannot write {data / name}" in out, out
+        assert "Traceback" not in out, out
+    finally:
+        server.stop()
+        for path in (data, data / "images", data / "chotdon.db"):
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
