@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from chotdon.eventlog import EVENT_TYPES  # defined once in the core; re-exported
+
 from .db import events, live_sessions, open_database, utcnow_iso
 from .errors import NotFound
 
@@ -26,26 +28,6 @@ __all__ = [
     "session_exists",
     "to_jsonl",
 ]
-
-EVENT_TYPES = frozenset(
-    {
-        "session_started",
-        "session_stopped",
-        "product_pinned",
-        "product_unpinned",
-        "price_changed",
-        "stock_changed",
-        "countdown_started",
-        "countdown_stopped",
-        "element_shown",
-        "element_hidden",
-        "comment_shown",
-        "comment_received",
-        "order_created",
-        "order_cancelled",
-    }
-)
-
 
 # Built once: the hot path (a comment_received per comment) only binds values.
 _INSERT = insert(events)

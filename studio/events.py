@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from server.events import EVENT_TYPES
+from chotdon.eventlog import EVENT_TYPES
 from studio.errors import StudioError
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
     "read_events",
 ]
 
-# The server's own list: one source of truth for the contract.
+# The core's list (chotdon.eventlog): one source of truth for the contract.
 KNOWN_TYPES = EVENT_TYPES
 
 
