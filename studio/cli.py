@@ -79,13 +79,9 @@ def _load_events(events_file: Path | None, session: int | None, data: Path | Non
     if events_file is not None:
         return read_events(events_file)
     if session is not None:
-        from server.errors import NotFound
-        from server.events import read_session_events
+        from studio.session import read_session_events
 
-        try:
-            records = read_session_events(data, session)
-        except NotFound as exc:
-            raise StudioError(f"{exc.message} in {data or 'the default data folder'}") from exc
+        records = read_session_events(data, session)
         if not records:
             where = data or "the default data folder"
             raise StudioError(f"session {session} has no events in {where}")

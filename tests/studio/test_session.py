@@ -104,3 +104,35 @@ def test_unknown_session_is_a_clear_error(make_recording: MakeRecording, tmp_pat
     )
     assert result.exit_code != 0
     assert "no live session 99" in result.output
+
+
+def test_reader_matches_the_server_and_needs_no_server(tmp_path: Path) -> None:
+    from server.events import read_session_events as server_read
+    from studio.session import read_session_events
+
+    data_dir = tmp_path / "data"
+    session_id = _store_session(data_dir)
+    records = read_session_events(data_dir, session_id)
+    assert records == server_read(data_dir, session_id)
+    assert [r["type"] for r in records] == [t for t, _, _ in TIMELINE]
+    assert records[2]["qty"] == 2 and records[2]["t"] == iso(10)
+
+
+def test_reader_names_the_problem(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from studio.errors import StudioError
+    from studio.session import read_session_events
+
+    with pytest.raises(StudioError, match=r"no live session 1 in .* \(no chotdon.db\)"):
+        read_session_events(tmp_path, 1)
+    assert not (tmp_path / "chotdon.db").exists()  # never created by a read
+    data_dir = tmp_path / "data"
+    session_id = _store_session(data_dir)
+    with sqlite3.connect(data_dir / "chotdon.db") as conn:
+        conn.execute("UPDATE events SET data = 'nope' WHERE type = 'order_created'")
+    conn.close()
+    with pytest.raises(StudioError, match=r"event 3 of session 1: data is not JSON"):
+        read_session_events(data_dir, session_id)
