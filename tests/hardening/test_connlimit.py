@@ -82,15 +82,15 @@ def wait_all_closed(socks: list[socket.socket], deadline: float) -> int:
             sel.register(sock, selectors.EVENT_READ)
         while open_ and (left := deadline - time.monotonic()) > 0:
             for key, _ in sel.select(timeout=left):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)
                 try:
-                    data = sock.recv(4096)
+                    data = ready.recv(4096)
                 except ConnectionResetError:
                     data = b""
                 assert data == b"", f"the server sent {data!r} to an idle connection"
-                sel.unregister(sock)
-                open_.discard(sock)
+                sel.unregister(ready)
+                open_.discard(ready)
     return len(open_)
 
 
