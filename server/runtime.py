@@ -57,6 +57,8 @@ def configured_connectors(settings: Settings) -> list[tuple[str, dict[str, Any]]
         }
         if settings.shopee_shop_id:
             options["shop_id"] = settings.shopee_shop_id
+        if settings.shopee_user_id:
+            options["user_id"] = settings.shopee_user_id
         wanted.append(("shopee", options))
     return wanted
 

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     shopee_access_token: str = ""
     shopee_session_id: str = ""
     shopee_shop_id: str = ""
+    # The livestream guide signs with the authorised user_id; shop_id is the fallback.
+    shopee_user_id: str = ""
 
     def resolved_data_dir(self) -> Path:
         path = self.data_dir or Path(platformdirs.user_data_dir("chotdon", appauthor=False))

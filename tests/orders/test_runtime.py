@@ -68,4 +68,17 @@ def test_settings_choose_the_connectors(tmp_path: Path) -> None:
     assert list(chosen) == ["sim", "tiktok", "facebook", "shopee"]
     assert chosen["sim"] == {"path": DEMO_COMMENTS, "speed": 4.0, "loop": True}
     assert chosen["shopee"]["shop_id"] == "77"
+    assert "user_id" not in chosen["shopee"]
     assert configured_connectors(make_settings(tmp_path, demo=False)) == []
+
+
+def test_a_shopee_user_id_setting_reaches_the_connector_for_signing(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path,
+        shopee_partner_id="1",
+        shopee_partner_key="k",
+        shopee_access_token="t",
+        shopee_session_id="9",
+        shopee_user_id="5501",
+    )
+    assert dict(configured_connectors(settings))["shopee"]["user_id"] == "5501"
