@@ -39,8 +39,8 @@ def raise_fd_limit(target: int = FD_TARGET) -> int | None:
         return None
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = target if hard == resource.RLIM_INFINITY else min(hard, target)
-    if soft != resource.RLIM_INFINITY and soft >= wanted:
-        return soft
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft  # never lower a limit that is already high enough
     for value in (wanted, min(wanted, _MACOS_OPEN_MAX)):
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (value, hard))

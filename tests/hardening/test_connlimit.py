@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import selectors
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -54,6 +56,30 @@ def test_guard_makes_a_protocol_class_bound_to_itself() -> None:
     cls = guard.protocol_class(asyncio.Protocol)
     assert issubclass(cls, GuardedProtocol)
     assert cls.guard is guard and cls.base is asyncio.Protocol
+
+
+def limits_after_raise(soft: int, hard: int, target: int) -> tuple[int, int, int]:
+    """Soft limit returned, then soft and hard limits, after ``raise_fd_limit`` in a child."""
+    code = (
+        "import resource; from server.connlimit import raise_fd_limit; "
+        f"got = raise_fd_limit({target}); "
+        "print(got, *resource.getrlimit(resource.RLIMIT_NOFILE))"
+    )
+    out = subprocess.run(
+        ["prlimit", f"--nofile={soft}:{hard}", "--", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    return int(out[0]), int(out[1]), int(out[2])
+
+
+def test_fd_soft_limit_is_raised_toward_the_hard_one_and_never_lowered() -> None:
+    assert limits_after_raise(256, 2048, target=65536) == (2048, 2048, 2048)  # up to hard
+    assert limits_after_raise(256, 4096, target=1024) == (1024, 1024, 4096)  # up to target
+    assert limits_after_raise(4096, 8192, target=1024) == (4096, 4096, 8192)  # not lowered
+    assert limits_after_raise(256, 256, target=65536) == (256, 256, 256)  # nothing to gain
 
 
 def open_idle(port: int, count: int) -> list[socket.socket]:
