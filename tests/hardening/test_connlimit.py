@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+from websockets.asyncio.client import connect
 
 from server.connlimit import ConnectionGuard, GuardedProtocol
 
-from .conftest import AUTH
+from .conftest import AUTH, OVERLAY, run_async
 from .launch import Child
 
 IDLE = 300
@@ -150,4 +151,32 @@ def test_idle_connections_cannot_starve_a_helper_under_a_low_fd_limit(tmp_path: 
     finally:
         for sock in socks:
             sock.close()
+        server.stop()
+
+
+def test_an_open_websocket_outlives_the_request_deadline(tmp_path: Path) -> None:
+    """After the upgrade the guard stops timing: an overlay may stay open for hours."""
+    server = Child(
+        tmp_path / "data",
+        tmp_path / "server.log",
+        env=(("CHOTDON_REQUEST_HEADER_TIMEOUT", "1"), ("CHOTDON_HEARTBEAT_SECONDS", "0.3")),
+    )
+
+    async def listen() -> int:
+        url = f"ws://127.0.0.1:{server.port}/ws/overlay?key={OVERLAY}"
+        async with connect(url, proxy=None) as ws:
+            end = time.monotonic() + 3.5  # three and a half deadlines
+            messages = 0
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    await asyncio.wait_for(ws.recv(), timeout=min(left, 2.0))
+                except TimeoutError:
+                    continue
+                messages += 1
+            return messages
+
+    try:
+        server.launch().wait_ready(deadline_s=30)
+        assert run_async(listen) >= 6, server.output()  # snapshot + heartbeats throughout
+    finally:
         server.stop()
