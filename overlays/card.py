@@ -16,8 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from assets import font_path
-from chotdon.money import price_now
-from overlays.format import format_price, format_vnd
+from chotdon.money import format_price, format_vnd, price_now
 from overlays.theme import THEME
 
 __all__ = ["fit_lines", "render_card"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from overlays.format import format_price
+from chotdon.money import format_price
 from studio.catalog import Product
 from studio.errors import StudioError
 from studio.events import ProductWindow

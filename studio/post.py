@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from overlays.format import format_price
+from chotdon.money import format_price
 from studio.catalog import Product
 from studio.plan import ClipPlan, slug
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from overlays.format import format_vnd
+from chotdon.money import format_vnd
 
 __all__ = [
     "BUYER_HEADERS",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from overlays.format import format_price, format_vnd
+from chotdon.money import format_price, format_vnd
 from overlays.theme import THEME, css_variables
 
 
