@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chotdon.eventlog import EVENT_TYPES
+from chotdon.eventlog import EVENT_TYPES, parse_time
 from studio.errors import StudioError
 
 __all__ = [
@@ -58,16 +58,6 @@ class ProductWindow:
     @property
     def duration(self) -> float:
         return self.end - self.start
-
-
-def parse_time(value: object) -> datetime:
-    """An ISO-8601 time as an aware UTC datetime (naive times are taken as UTC)."""
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ISO-8601 string, got {value!r}")
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def parse_events(records: Iterable[Mapping[str, Any]], source: str = "events") -> list[Event]:
