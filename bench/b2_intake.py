@@ -83,7 +83,7 @@ def intake_http(
 
 def parser_alone(comments: list[dict[str, Any]]) -> float:
     from assets import DEMO_DIR
-    from server.catalog_io import read_catalog
+    from chotdon.catalog import read_catalog
     from server.parse import Parser
 
     parser = Parser(read_catalog(DEMO_DIR / "catalog.csv"))

@@ -20,11 +20,12 @@ from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from PIL import Image, UnidentifiedImageError
 
+from chotdon.catalog import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
+
 from . import catalog
 from .app import AppContext
 from .auth import same_secret
 from .catalog import ProductCreate, ProductPatch
-from .catalog_io import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
 from .commands import COMMANDS, run_command
 from .errors import DomainError, InvalidInput
 from .events import iter_events, to_jsonl

@@ -22,10 +22,10 @@ from sqlalchemy import Engine, func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assets import DEMO_DIR
+from chotdon.catalog import CatalogError, read_catalog
 
 from . import catalog
 from .auth import Secrets, load_secrets
-from .catalog_io import CatalogError, read_catalog
 from .db import open_database, products, utcnow_iso
 from .errors import DomainError
 from .hub import Hub

@@ -9,9 +9,11 @@ from typing import Any
 from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from chotdon.catalog import ProductRow
+from chotdon.codes import normalize_code
+from chotdon.limits import MAX_PRICE, MAX_STOCK
 from chotdon.money import price_now
 
-from .catalog_io import MAX_PRICE, MAX_STOCK, ProductRow, normalize_code
 from .db import products, utcnow_iso
 from .errors import Conflict, InvalidInput, NotFound
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .catalog_io import CatalogError
+from chotdon.catalog import CatalogError
 
 __all__ = ["UVICORN_OPTIONS", "catalog", "serve", "session"]
 
@@ -204,8 +204,9 @@ def catalog() -> None:
 @_data_option
 def catalog_import(file: Path, data_dir: Path | None) -> None:
     """Add or update products from FILE; nothing is stored if any row is wrong."""
+    from chotdon.catalog import read_catalog
+
     from . import catalog as products
-    from .catalog_io import read_catalog
 
     try:
         rows = read_catalog(file)
@@ -222,8 +223,9 @@ def catalog_import(file: Path, data_dir: Path | None) -> None:
 @_data_option
 def catalog_export(file: Path, data_dir: Path | None) -> None:
     """Write the catalog to FILE (.csv or .xlsx)."""
+    from chotdon.catalog import rows_to_csv, rows_to_xlsx
+
     from . import catalog as products
-    from .catalog_io import rows_to_csv, rows_to_xlsx
 
     engine = _open_engine(data_dir)
     with engine.connect() as conn:

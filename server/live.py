@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from chotdon.codes import normalize_code
+
 from . import catalog
 from .catalog import Product, ProductPatch
-from .catalog_io import normalize_code
 from .db import kv, live_sessions, utcnow_iso
 from .errors import InvalidInput, NotFound
 from .events import append_events

@@ -17,12 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assets import ASSETS_DIR, FONTS_DIR
+from chotdon.codes import normalize_code
 from overlays import STATIC_DIR
 from overlays.theme import css_variables
 
 from .app import AppContext
 from .auth import same_secret
-from .catalog_io import normalize_code
 from .netinfo import is_loopback, lan_address, overlay_url, panel_url
 from .vietqr import qr_svg, vietqr_payload
 

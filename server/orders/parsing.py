@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from server.catalog_io import ProductRow
+from chotdon.catalog import ProductRow
 
 __all__ = ["INTENTS", "Item", "Parsed", "ParserCache", "catalog_key"]
 

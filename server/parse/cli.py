@@ -67,8 +67,8 @@ def read_line(raw: bytes) -> tuple[Any, str, str | None]:
 
 
 def _load_parser(path: Path, pinned: str | None) -> Parser:
-    # Imported here: catalog_io pulls in openpyxl, which `chotdon --help` should not pay for.
-    from server.catalog_io import CatalogError, read_catalog
+    # Imported here: the catalog reader is not needed by `chotdon --help`.
+    from chotdon.catalog import CatalogError, read_catalog
 
     try:
         rows = read_catalog(path)

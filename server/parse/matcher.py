@@ -35,7 +35,7 @@ _CACHE_LIMIT = 4096
 
 
 class CatalogLike(Protocol):
-    """What the parser needs from a catalog row (``server.catalog_io.ProductRow`` fits)."""
+    """What the parser needs from a catalog row (``chotdon.catalog.ProductRow`` fits)."""
 
     @property
     def code(self) -> str: ...

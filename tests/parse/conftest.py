@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from assets import DEMO_DIR
-from server.catalog_io import ProductRow, read_catalog
+from chotdon.catalog import ProductRow, read_catalog
 from server.parse import Parser
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"

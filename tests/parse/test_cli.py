@@ -96,7 +96,7 @@ def test_bad_catalog_names_file_and_row(tmp_path: Path):
 
 
 def test_xlsx_catalog(tmp_path: Path, catalog):
-    from server.catalog_io import rows_to_xlsx
+    from chotdon.catalog import rows_to_xlsx
 
     path = tmp_path / "catalog.xlsx"
     path.write_bytes(rows_to_xlsx(catalog))

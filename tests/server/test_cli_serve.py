@@ -52,7 +52,7 @@ def test_catalog_import_names_the_bad_row_and_keeps_data(tmp_path: Path) -> None
     assert "row 3, column 'price'" in failed.output
     out = tmp_path / "out.xlsx"
     assert CliRunner().invoke(main, ["catalog", "export", str(out), *data]).exit_code == 0
-    from server.catalog_io import read_catalog
+    from chotdon.catalog import read_catalog
 
     assert [(r.code, r.name) for r in read_catalog(out)] == [("C1", "Mắm tôm")]
 
