@@ -9,6 +9,12 @@ them accepts the others accept too, with the same messages.
 Files are validated whole: :func:`read_catalog` either returns every row or raises
 :class:`CatalogError` naming the row and the column, so a bad row never leaves a
 half-imported catalog.
+
+Exports never write a live formula (see :mod:`chotdon.sheets`): in XLSX a name
+like ``=HYPERLINK(...)`` is a string cell, in CSV it gets one leading ``'``. The
+CSV reader removes exactly that apostrophe (only in front of text a spreadsheet
+would take for a formula, or text that itself looks quoted), so an exported
+catalog reads back with the original names; XLSX cells are read as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 from chotdon.codes import MAX_CODE_LENGTH, is_valid_code, normalize_code
 from chotdon.limits import MAX_PRICE, MAX_STOCK
 from chotdon.money import parse_price, parse_whole, price_now
+from chotdon.sheets import append_row, safe_cell, unquote_cell
 
 __all__ = [
     "COLUMNS",
@@ -113,7 +120,8 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
     except UnicodeDecodeError as exc:
         raise CatalogError(f"the file is not UTF-8 text (byte {exc.start})") from exc
     try:
-        yield from csv.reader(io.StringIO(text, newline=""))
+        for cells in csv.reader(io.StringIO(text, newline="")):
+            yield [unquote_cell(c) for c in cells]
     except csv.Error as exc:
         raise CatalogError(f"not a readable CSV file ({exc})") from exc
 
@@ -270,7 +278,7 @@ def rows_to_csv(rows: Iterable[ProductRow]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for p in rows:
-        writer.writerow(_row_values(p))
+        writer.writerow([safe_cell(v) for v in _row_values(p)])
     return buffer.getvalue()
 
 
@@ -284,7 +292,7 @@ def rows_to_xlsx(rows: Iterable[ProductRow]) -> bytes:
     sheet.title = "catalog"
     sheet.append(list(COLUMNS))
     for p in rows:
-        sheet.append(_row_values(p))
+        append_row(sheet, _row_values(p))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

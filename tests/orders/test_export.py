@@ -80,3 +80,35 @@ def test_packing_slips_escape_everything_and_offer_both_papers(api: Api) -> None
     assert "Chè Shan tuyết cổ thụ" in page and "220.000 ₫" in page
     assert api.client.get("/api/orders/slips").status_code == 401
     assert api.client.get("/static/slips.css").status_code == 200
+
+
+FORMULAS = ["=1+1", "\u200b=1+1", " =1+1", "\u202e@SUM(1)", "\ufeff-2+3"]
+
+
+def _hidden_orders(api: Api) -> None:
+    api.ingest(*[
+        comment(str(i), "B1 x1", user=f"u{i}", nickname=nick) for i, nick in enumerate(FORMULAS)
+    ])  # fmt: skip
+
+
+def test_csv_quotes_formulas_behind_spaces_and_invisible_marks(api: Api) -> None:
+    _hidden_orders(api)
+    for by in ("line", "buyer"):
+        text = api.client.get(f"/api/orders/export.csv?by={by}", headers=AUTH).content
+        rows = list(csv.DictReader(io.StringIO(text.decode("utf-8-sig"))))
+        names = {r["Tài khoản"]: r["Người mua"] for r in rows if r["Tài khoản"]}
+        assert names == {f"u{i}": "'" + nick for i, nick in enumerate(FORMULAS)}, by
+
+
+def test_xlsx_keeps_such_nicknames_as_text_without_an_apostrophe(api: Api) -> None:
+    _hidden_orders(api)
+    response = api.client.get("/api/orders/export.xlsx", headers=AUTH)
+    book = load_workbook(io.BytesIO(response.content))
+    for sheet in book.worksheets:
+        assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+        header = [c.value for c in sheet[1]]
+        column = header.index("Người mua")
+        nicknames = {row[column].value for row in sheet.iter_rows(min_row=2)}
+        assert set(FORMULAS) <= nicknames, sheet.title
+        cells = [c for row in sheet.iter_rows(min_row=2) for c in row if c.value in FORMULAS]
+        assert cells and all(cell.data_type == "s" for cell in cells)
