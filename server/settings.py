@@ -6,16 +6,19 @@ creates the data directory only when the app starts.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Language", "Settings"]
 
 Language = Literal["vi", "en", "id"]
+_HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$")
 
 
 class Settings(BaseSettings):
@@ -26,6 +29,9 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(default=None, description="Where the database and images live")
     host: str = "0.0.0.0"
     port: int = Field(default=8800, ge=0, le=65535)
+    # Names besides loopback and the machine's own addresses and hostname that the
+    # server answers to (see server.hosts); CHOTDON_ALLOWED_HOSTS takes "a.lan,b.lan".
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False
     language: Language = "vi"
 
@@ -72,9 +78,31 @@ class Settings(BaseSettings):
     # The livestream guide signs with the authorised user_id; shop_id is the fallback.
     shopee_user_id: str = ""
 
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_names(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        return [_host_name(str(item)) for item in items if str(item).strip()]
+
     def resolved_data_dir(self) -> Path:
         path = self.data_dir or Path(platformdirs.user_data_dir("chotdon", appauthor=False))
         # Owner only when we create it: the database holds buyers' phones and addresses.
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         (path / "images").mkdir(exist_ok=True)
         return path
+
+
+def _host_name(text: str) -> str:
+    """One ``allowed_hosts`` entry: a bare name or IP address, no scheme, port or wildcard."""
+    name = text.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    if not _HOST_NAME.match(name):
+        raise ValueError(f"allowed_hosts: {text.strip()!r} is not a host name (no scheme or port)")
+    return name

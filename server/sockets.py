@@ -19,10 +19,10 @@ import contextlib
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from . import hosts
 from .app import AppContext
 from .auth import same_secret
 from .commands import run_command
@@ -43,12 +43,10 @@ CLOSE_TRY_AGAIN = 1013
 
 
 def origin_allowed(ws: WebSocket) -> bool:
-    """Same-host pages only; OBS and scripts send no Origin at all, which is fine."""
-    origin = ws.headers.get("origin")
-    if not origin or origin == "null":
-        return True
-    host = ws.headers.get("host", "")
-    return urlsplit(origin).netloc.lower() == host.lower()
+    """Pages on the Host allow-list only (not "same as Host": the client sets both)."""
+    settings = ws.app.state.ctx.settings
+    port = hosts.scope_port(ws.scope, settings.port)
+    return hosts.origin_allowed(ws.headers.get("origin"), port, settings.allowed_hosts)
 
 
 async def _serve(ws: WebSocket, role: Role, secret: str | None) -> None:

@@ -19,6 +19,8 @@ def app_settings(data_dir: Path, *, helper: str, overlay: str, **overrides: Any)
         "demo": True,
         "demo_comments": False,
         "heartbeat_seconds": 30.0,
+        # TestClient's Host; production answers only to names in server.hosts.
+        "allowed_hosts": ["testserver"],
         **overrides,
     }
     return Settings(**values)
