@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assets import DEMO_DIR
@@ -27,7 +28,7 @@ from chotdon.catalog import CatalogError, read_catalog
 from . import catalog
 from .auth import Secrets, load_secrets
 from .db import open_database, products, utcnow_iso
-from .errors import DomainError
+from .errors import DomainError, error_body
 from .hub import Hub
 from .live import LiveService
 from .ratelimit import IngestLimit, Limits, RateLimited
@@ -121,7 +122,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            response = JSONResponse({"error": f"request body over {limit} bytes"}, status_code=413)
+            response = JSONResponse(error_body(f"request body over {limit} bytes"), status_code=413)
             await response(scope, receive, send)
             return
         seen = 0
@@ -137,12 +138,53 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            response = JSONResponse({"error": f"request body over {limit} bytes"}, status_code=413)
+            response = JSONResponse(error_body(f"request body over {limit} bytes"), status_code=413)
             await response(scope, receive, send)
 
 
 class _TooLarge(Exception):
     pass
+
+
+def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
+    # FastAPI's own handler echoes the input, and a body of bare NaN cannot be
+    # written back as JSON: a bad request became a 500. Name the first problem only.
+    errors = exc.errors()
+    if not errors:
+        return error_body("invalid request")
+    first = errors[0]
+    loc = [str(part) for part in first.get("loc", ())]
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    field = ".".join(loc) or None
+    message = str(first.get("msg") or "invalid value")
+    return error_body(f"{field}: {message}" if field else message, field)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse(error_body(exc.message), status_code=429, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(_validation_body(exc), status_code=422)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc.message, exc.field), status_code=exc.status)
+
+    @app.exception_handler(CatalogError)
+    async def _catalog_error(_request: Request, exc: CatalogError) -> JSONResponse:
+        body = error_body(str(exc), exc.column, row=exc.row, column=exc.column)
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown routes (404) and wrong methods (405) keep their status and headers.
+        message = str(exc.detail) if exc.detail else "request refused"
+        return JSONResponse(error_body(message), status_code=exc.status_code, headers=exc.headers)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -182,33 +224,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
     )
 
-    @app.exception_handler(RateLimited)
-    async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)}
-        return JSONResponse({"error": exc.message}, status_code=429, headers=headers)
+    _add_error_handlers(app)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own handler echoes the input, and a body of bare NaN cannot be
-        # written back as JSON: a bad request became a 500. Same shape, no echo.
-        keep = ("type", "loc", "msg")
-        errors = [{k: e[k] for k in keep if k in e} for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status_code=422)
-
-    @app.exception_handler(DomainError)
-    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status)
-
-    @app.exception_handler(CatalogError)
-    async def _catalog_error(_request: Request, exc: CatalogError) -> JSONResponse:
-        body = {"error": str(exc), "row": exc.row, "column": exc.column}
-        return JSONResponse(body, status_code=422)
-
-    from . import api, pages, sockets
+    from . import api, hosts, pages, sockets
     from .orders import api as orders_api
 
     app.include_router(api.router)
     app.include_router(sockets.router)
     app.include_router(orders_api.router)
     pages.mount(app, ctx)
+    # Added last, so outermost: a foreign Host (DNS rebinding) reaches nothing else.
+    app.add_middleware(hosts.HostGuard, extra=settings.allowed_hosts, port=settings.port)
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "DomainError", "InvalidInput", "NotFound", "OutOfStock"]
+from typing import Any
+
+__all__ = ["Conflict", "DomainError", "InvalidInput", "NotFound", "OutOfStock", "error_body"]
 
 
 class DomainError(Exception):
@@ -30,3 +32,8 @@ class Conflict(DomainError):
 
 class OutOfStock(Conflict):
     pass
+
+
+def error_body(message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The one error shape every HTTP route answers with: ``{"error", "field"}`` (+ extras)."""
+    return {"error": message, "field": field, **extra}

@@ -23,6 +23,8 @@ from overlays.theme import css_variables
 
 from .app import AppContext
 from .auth import same_secret
+from .errors import error_body
+from .hosts import is_loopback_host
 from .netinfo import is_loopback, lan_address, overlay_url, panel_url
 from .vietqr import qr_svg, vietqr_payload
 
@@ -92,19 +94,21 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
     def media(name: str) -> Response:
         path = ctx.images_dir / name
         if not _MEDIA_NAME.match(name) or not path.is_file():
-            return JSONResponse({"error": "no such image"}, status_code=404)
+            return JSONResponse(error_body("no such image", "name"), status_code=404)
         return FileResponse(path, headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/api/join", include_in_schema=False)
     def join(request: Request) -> Response:
         if not _local(request):
-            return JSONResponse({"error": "open this page on the laptop itself"}, status_code=403)
+            message = "open this page on the laptop itself"
+            return JSONResponse(error_body(message), status_code=403)
         return JSONResponse(_join_info(ctx, request))
 
     @app.get("/api/qr/join.svg", include_in_schema=False)
     def join_qr(request: Request) -> Response:
         if not _local(request):
-            return JSONResponse({"error": "open this page on the laptop itself"}, status_code=403)
+            message = "open this page on the laptop itself"
+            return JSONResponse(error_body(message), status_code=403)
         return Response(qr_svg(_join_info(ctx, request)["panel_url"]), media_type="image/svg+xml")
 
     @app.get("/api/qr/payment.svg", include_in_schema=False)
@@ -113,12 +117,12 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
             key, ctx.secrets.helper_token
         )
         if not allowed:
-            return JSONResponse({"error": "missing or wrong key"}, status_code=401)
+            return JSONResponse(error_body("missing or wrong key", "key"), status_code=401)
         settings = ctx.settings
         product = ctx.live.products.get(normalize_code(code))
         if not settings.bank_bin or not settings.bank_account or product is None:
             return JSONResponse(
-                {"error": "no bank account set or unknown product"}, status_code=404
+                error_body("no bank account set or unknown product", "code"), status_code=404
             )
         amount = product["price_now"]
         payload = vietqr_payload(settings.bank_bin, settings.bank_account, amount, product["code"])
@@ -128,7 +132,9 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
 
 
 def _local(request: Request) -> bool:
-    return is_loopback(request.client.host if request.client else None)
+    # A loopback client AND a loopback Host: a rebound name reaches us from loopback too.
+    client = request.client.host if request.client else None
+    return is_loopback(client) and is_loopback_host(request.headers.get("host"))
 
 
 def _join_info(ctx: AppContext, request: Request) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import same_secret
-from .errors import DomainError
+from .errors import DomainError, error_body
 from .settings import Settings
 
 __all__ = [
@@ -180,7 +180,7 @@ class IngestLimit:
         if wait:
             retry = RateLimited("", wait).retry_after
             response = JSONResponse(
-                {"error": f"too many comments from this address; retry in {retry} s"},
+                error_body(f"too many comments from this address; retry in {retry} s"),
                 status_code=429,
                 headers={"Retry-After": str(retry)},
             )
