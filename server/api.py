@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from PIL import Image, UnidentifiedImageError
 
 from chotdon.catalog import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
+from chotdon.codes import normalize_code
 
 from . import catalog
 from .app import AppContext
@@ -119,7 +120,7 @@ async def upload_image(
     if len(data) > ctx.settings.max_upload_bytes:
         raise InvalidInput(f"image over {ctx.settings.max_upload_bytes} bytes", field="file")
     extension = _image_extension(data)
-    name = f"{code.upper()}-{hashlib.sha256(data).hexdigest()[:12]}.{extension}"
+    name = f"{normalize_code(code)}-{hashlib.sha256(data).hexdigest()[:12]}.{extension}"
     with ctx.engine.begin() as conn:
         catalog.get_product(conn, code)  # 404 before anything is written
         (ctx.images_dir / name).write_bytes(data)

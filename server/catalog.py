@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, computed_field, field_validator, model_va
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from chotdon.catalog import ProductRow
-from chotdon.codes import normalize_code
+from chotdon.codes import MAX_CODE_LENGTH, is_valid_code, normalize_code
 from chotdon.limits import MAX_PRICE, MAX_STOCK
 from chotdon.money import price_now
 
@@ -48,7 +48,9 @@ class ProductPatch(BaseModel):
 
 
 class ProductCreate(BaseModel):
-    code: str = Field(min_length=1, max_length=17)
+    # Room for a '#', spaces or full-width letters before normalising; the real cap is
+    # MAX_CODE_LENGTH, checked on the normalised code.
+    code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     price: int = Field(ge=0, le=MAX_PRICE)
     unit: str = Field(min_length=1, max_length=20)
@@ -62,8 +64,8 @@ class ProductCreate(BaseModel):
     @classmethod
     def _code(cls, value: str) -> str:
         code = normalize_code(value)
-        if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 16:
-            raise ValueError("a code is letters and digits, up to 16 (e.g. A3)")
+        if not is_valid_code(code):
+            raise ValueError(f"a code is letters and digits, up to {MAX_CODE_LENGTH} (e.g. A3)")
         return code
 
     @model_validator(mode="after")

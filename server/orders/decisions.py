@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, insert, select
 
+from chotdon.codes import normalize_code
 from server.db import review_decisions, utcnow_iso
 
 __all__ = [
@@ -128,7 +129,7 @@ def record_decision(
         []
         if rejected
         else (
-            [{"code": c.strip().lstrip("#").upper(), "qty": q} for c, q in items]
+            [{"code": normalize_code(c), "qty": q} for c, q in items]
             if items is not None
             else [{"code": i.get("code"), "qty": i.get("qty")} for i in parsed_items]
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chotdon.catalog import ProductRow
+from chotdon.codes import normalize_code
 
 __all__ = ["INTENTS", "Item", "Parsed", "ParserCache", "catalog_key"]
 
@@ -130,7 +131,7 @@ def _field(obj: Any, name: str) -> Any:
 
 
 def _code(value: Any) -> str | None:
-    return str(value).strip().lstrip("#").upper() or None if value else None
+    return normalize_code(str(value)) or None if value else None
 
 
 def _qty(value: Any) -> float | None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, select, update
 
+from chotdon.codes import normalize_code
 from server import catalog
 from server.comments import CommentIn
 from server.connectors.base import ConnectorState
@@ -162,7 +163,7 @@ class OrderService:
 
     def promote(self, code: str) -> int:
         """Fill waitlisted lines of ``code`` from stock, oldest first."""
-        return self._commit(lambda conn, ch: promote_waitlist(conn, ch, code.upper()))
+        return self._commit(lambda conn, ch: promote_waitlist(conn, ch, normalize_code(code)))
 
     def update_customer(self, customer_id: int, values: dict[str, Any]) -> dict[str, Any]:
         with self.ctx.engine.begin() as conn:
@@ -272,7 +273,7 @@ def _confirmed(
     items: Sequence[ItemIn],
     session_id: int | None,
 ) -> str:
-    codes = [i.code.strip().lstrip("#").upper() for i in items]
+    codes = [normalize_code(i.code) for i in items]
     if intent == "cancel":
         pairs = [(code, i.qty) for code, i in zip(codes, items, strict=True)]
         return (

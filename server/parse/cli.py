@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from chotdon.codes import normalize_code
 from server.parse.parser import Parser
 
 __all__ = ["LineError", "parse", "read_line"]
@@ -78,7 +79,7 @@ def _load_parser(path: Path, pinned: str | None) -> Parser:
         raise click.ClickException(f"{path}: cannot read catalog ({err.strerror})") from None
     if pinned is not None:
         codes = {row.code.upper() for row in rows}
-        if pinned.strip().lstrip("#").upper() not in codes:
+        if normalize_code(pinned) not in codes:
             raise click.BadParameter(f"{pinned!r} is not a code in {path}", param_hint="--pinned")
     return Parser(rows)
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from chotdon.codes import normalize_code
 from server.parse.lexicon import word_matches
 from server.parse.normalise import Token, fold
 
@@ -127,7 +128,7 @@ class ProductMatcher:
         self._fuzzy_cache: dict[str, tuple[str, int] | None] = {}
         entries = list(catalog)
         for entry in entries:
-            code = entry.code.strip().lstrip("#").upper()
+            code = normalize_code(entry.code)
             self.codes[code.lower()] = code
             for text in (entry.name, *entry.aliases):
                 self._add_phrase(code, text)
@@ -144,7 +145,7 @@ class ProductMatcher:
         owners: dict[tuple[str, ...], set[str]] = {}
         prefixes: dict[tuple[str, ...], _Phrase] = {}
         for entry in entries:
-            code = entry.code.strip().lstrip("#").upper()
+            code = normalize_code(entry.code)
             low = tuple(re.findall(r"\w+", entry.name.lower()))
             for size in range(2, len(low)):
                 phrase = _phrase(code, low[:size])

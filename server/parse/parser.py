@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from chotdon.codes import normalize_code
 from server.parse import lexicon as lx
 from server.parse.matcher import CatalogLike, Mention, ProductMatcher
 from server.parse.normalise import Token, build_pattern, tokenize
@@ -158,8 +159,8 @@ class Parser:
     def __init__(self, catalog: Iterable[CatalogLike]) -> None:
         entries = list(catalog)
         self._matcher = ProductMatcher(entries)
-        self._units = {e.code.strip().lstrip("#").upper(): unit_for_name(e.unit) for e in entries}
-        self._names = {e.code.strip().lstrip("#").upper(): e.name for e in entries}
+        self._units = {normalize_code(e.code): unit_for_name(e.unit) for e in entries}
+        self._names = {normalize_code(e.code): e.name for e in entries}
         self._pattern = build_pattern(PHONE_PATTERN, self._matcher.code_pattern)
 
     def parse(self, text: str, *, pinned: str | None = None) -> ParseResult:
@@ -205,7 +206,7 @@ class Parser:
     def _pinned(self, scan: _Scan, pinned: str | None) -> str | None:
         if not pinned or not isinstance(pinned, str):
             return None
-        code = pinned.strip().lstrip("#").upper()
+        code = normalize_code(pinned)
         if code not in self._units:
             scan.evidence.append(Evidence("pinned", 0, 0, "", f"{code} is not in the catalog"))
             return None

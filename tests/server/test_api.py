@@ -77,6 +77,16 @@ def test_products_crud_round_trip(client: TestClient) -> None:
     assert missing.status_code == 404 and "C7" in missing.json()["error"]
 
 
+def test_product_codes_are_normalised_like_the_catalog_import(client: TestClient) -> None:
+    body = {"code": " #Ａ７ ", "name": "Mắm tôm", "price": 30000, "unit": "hũ"}
+    created = client.post("/api/products", json=body, headers=AUTH)
+    assert created.status_code == 201 and created.json()["code"] == "A7"
+    for bad in ("Á1", "-A1", "A" * 17, "A 1"):
+        response = client.post("/api/products", json={**body, "code": bad}, headers=AUTH)
+        assert response.status_code == 422 and response.json()["field"] == "code", bad
+    assert [p["code"] for p in client.get("/api/products", headers=AUTH).json()].count("A7") == 1
+
+
 def test_validation_errors_name_the_field(client: TestClient) -> None:
     response = client.patch("/api/products/A1", json={"sale_price": 999999}, headers=AUTH)
     assert response.status_code == 422
