@@ -22,6 +22,7 @@ __all__ = [
     "SecretQueryFilter",
     "get_json",
     "header_seconds",
+    "install_secret_filter",
     "post_json",
     "redact",
 ]
@@ -66,7 +67,8 @@ class SecretQueryFilter(logging.Filter):
         return True
 
 
-def _install_filter() -> None:
+def install_secret_filter() -> None:
+    """Mask secrets in the ``httpx`` logger's records (idempotent)."""
     target = logging.getLogger("httpx")
     if not any(isinstance(f, SecretQueryFilter) for f in target.filters):
         target.addFilter(SecretQueryFilter())
@@ -98,7 +100,7 @@ async def _send(
     *,
     what: str,
 ) -> tuple[httpx.Response, Any]:
-    _install_filter()
+    install_secret_filter()
     try:
         response = await client.request(method, url, params=params, json=body)
     except httpx.TimeoutException as exc:
