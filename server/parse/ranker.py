@@ -119,13 +119,15 @@ class _Rows:
 
     def dot(self, weights: FloatArray) -> FloatArray:
         """``X @ weights``."""
-        return np.bincount(
+        out = np.bincount(
             self.row_of, weights=self.values * weights[self.indices], minlength=self.n
         )
+        return out.astype(np.float64, copy=False)
 
     def tdot(self, per_row: FloatArray) -> FloatArray:
         """``X.T @ per_row``."""
-        return np.bincount(self.indices, weights=self.values * per_row[self.row_of], minlength=DIM)
+        out = np.bincount(self.indices, weights=self.values * per_row[self.row_of], minlength=DIM)
+        return out.astype(np.float64, copy=False)
 
 
 def _sigmoid(z: FloatArray) -> FloatArray:
@@ -188,7 +190,10 @@ class Ranker:
         return _sigmoid(rows.dot(self.weights) + self.bias)
 
 
-def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+Scores = Sequence[float] | FloatArray
+
+
+def roc_auc(scores: Scores, labels: Sequence[bool]) -> float:
     """The chance that a random real order scores above a random non-order (ties: half)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels, dtype=bool)
@@ -200,7 +205,7 @@ def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     return float((greater + 0.5 * ties) / (len(pos) * len(neg)))
 
 
-def average_precision(scores: Sequence[float], labels: Sequence[bool]) -> float:
+def average_precision(scores: Scores, labels: Sequence[bool]) -> float:
     """Mean precision at each real order when the list is read highest score first."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
     y = np.asarray(labels, dtype=bool)[order]
