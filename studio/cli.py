@@ -175,6 +175,12 @@ def _load_segments(
     is_flag=True,
     help="Transcribe the whole recording, not only where clips can be (with an event log).",
 )
+@click.option(
+    "--align/--no-align",
+    default=True,
+    show_default=True,
+    help="Without --recording-start/--offset, find the start from the product cards on screen.",
+)
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
 @click.option(
     "--jobs",
@@ -203,6 +209,7 @@ def clips(
     transcript: Path | None,
     language: str,
     transcribe_all: bool,
+    align: bool,
     preset: str,
     jobs: int,
     plan_only: bool,
@@ -222,6 +229,19 @@ def clips(
         _run(**locals())
     except StudioError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _report_alignment(source: Any) -> None:
+    if source.alignment is not None:
+        found = source.alignment
+        click.echo(
+            f"Recording start found from {len(found.sightings)} product cards on screen: "
+            f"{found.recording_start.isoformat()} (confidence {found.confidence:.2f}); "
+            "--recording-start or --offset overrides it",
+            err=True,
+        )
+    for note in source.notes:
+        click.echo(f"Note: {note}", err=True)
 
 
 def _run(**kw: Any) -> None:
@@ -244,6 +264,7 @@ def _run(**kw: Any) -> None:
         jobs=kw["jobs"],
         language=kw["language"],
         transcribe_all=kw["transcribe_all"],
+        align=kw["align"],
     )
     events = _load_events(kw["events_file"], kw["session"], kw["data"])
     products = read_catalog(kw["catalog"]) if kw["catalog"] else {}
@@ -258,6 +279,7 @@ def _run(**kw: Any) -> None:
         start_flag=_parse_start(kw["recording_start"]),
         offset=kw["offset"],
     )
+    _report_alignment(source)
     plan_path = out_dir / "clips.json"
     if plan_path.is_file() and not (kw["plan_only"] or kw["replan"]):
         plans = read_plan(plan_path, source.info.duration)

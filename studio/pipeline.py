@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from studio.align import Alignment, align_from_cards
 from studio.catalog import Product
 from studio.errors import StudioError
 from studio.events import Event, price_at, product_windows
@@ -73,6 +74,7 @@ class Options:
     jobs: int = 0  # 0: one per core
     language: str = "vi"  # of the speech and the post text
     transcribe_all: bool = False  # with an event log, transcribe the whole recording anyway
+    align: bool = True  # without a start flag, look for the pinned cards in the recording
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class Source:
     products: dict[str, Product] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
     regions: tuple[Region, ...] | None = None  # what was transcribed, when not everything
+    alignment: Alignment | None = None  # when the start came from the burned-in cards
+    notes: tuple[str, ...] = ()  # why the cards were not used, for the editor
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,10 @@ def resolve_recording_start(
     start_flag: datetime | None = None,
     offset: float | None = None,
 ) -> datetime:
-    """The wall-clock time of the recording's first frame: the flag, else the
-    session start shifted by ``offset`` (where the session began in the
-    recording), else the file's ``creation_time``, else the session start."""
+    """The wall-clock time of the recording's first frame: the flag (or what
+    :mod:`studio.align` found from the cards), else the session start shifted by
+    ``offset`` (where the session began in the recording), else the file's
+    ``creation_time``, else the session start."""
     session = next((e.t for e in events if e.type == "session_started"), None)
     if start_flag is not None:
         return start_flag
@@ -159,14 +164,32 @@ def prepare(
     check_ffmpeg()
     info = probe(recording)
     loudness = check_recording(info, options.min_len)
+    alignment: Alignment | None = None
+    notes: tuple[str, ...] = ()
+    if events is not None and start_flag is None and offset is None and options.align:
+        alignment, notes = _align(info, events, products)
+        start_flag = alignment.recording_start if alignment else None
     start = (
         resolve_recording_start(info, events, start_flag, offset) if events is not None else None
     )
     if not callable(segments):
-        return Source(info, loudness, events, start, products, list(segments))
-    regions = _regions(events, start, info.duration, options)
-    said = list(segments(regions))
-    return Source(info, loudness, events, start, products, said, regions)
+        said, regions = list(segments), None
+    else:
+        regions = _regions(events, start, info.duration, options)
+        said = list(segments(regions))
+    return Source(info, loudness, events, start, products, said, regions, alignment, notes)
+
+
+def _align(
+    info: MediaInfo, events: Sequence[Event], products: dict[str, Product]
+) -> tuple[Alignment | None, tuple[str, ...]]:
+    """The start from the burned-in cards, or why not (the next source is used then)."""
+    photos = {code: p.image for code, p in products.items() if p.image is not None}
+    try:
+        return align_from_cards(info, events, photos), ()
+    except StudioError as exc:
+        log.info("%s", exc)
+        return None, (str(exc),)
 
 
 def _regions(
