@@ -13,13 +13,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from .protocol import Role
 
 __all__ = ["Client", "Hub", "Role"]
 
 logger = logging.getLogger(__name__)
 
-Role = Literal["overlay", "panel", "ingest"]
 Send = Callable[[str], Awaitable[None]]
 QUEUE_SIZE = 512
 

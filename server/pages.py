@@ -21,8 +21,7 @@ from chotdon.codes import normalize_code
 from overlays import STATIC_DIR
 from overlays.theme import css_variables
 
-from .app import AppContext
-from .auth import same_secret
+from .context import AppContext, Viewer
 from .errors import error_body
 from .hosts import is_loopback_host
 from .netinfo import is_loopback, lan_address, overlay_url, panel_url
@@ -112,12 +111,7 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
         return Response(qr_svg(_join_info(ctx, request)["panel_url"]), media_type="image/svg+xml")
 
     @app.get("/api/qr/payment.svg", include_in_schema=False)
-    def payment_qr(code: str, key: str = "") -> Response:
-        allowed = same_secret(key, ctx.secrets.overlay_key) or same_secret(
-            key, ctx.secrets.helper_token
-        )
-        if not allowed:
-            return JSONResponse(error_body("missing or wrong key", "key"), status_code=401)
+    def payment_qr(ctx: Viewer, code: str) -> Response:
         settings = ctx.settings
         product = ctx.live.products.get(normalize_code(code))
         if not settings.bank_bin or not settings.bank_account or product is None:
