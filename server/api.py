@@ -22,13 +22,14 @@ from PIL import Image, UnidentifiedImageError
 
 from chotdon.catalog import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
 from chotdon.codes import normalize_code
+from chotdon.eventlog import to_jsonl
 
 from . import catalog
 from .catalog import ProductCreate, ProductPatch
 from .commands import COMMANDS, run_command
 from .context import Helper, UploadLimit
 from .errors import InvalidInput
-from .events import iter_events, to_jsonl
+from .events import iter_events
 from .live import product_view
 
 __all__ = ["router"]

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chotdon.catalog import CatalogError
 
-from . import api, hosts, pages, routemarks, sockets
+from . import api, hosts, pages, protocol, routemarks, sockets
 from .context import AppContext, build_context
 from .db import utcnow_iso
 from .errors import DomainError, error_body
@@ -44,7 +44,7 @@ async def _heartbeat(ctx: AppContext) -> None:
     # and clients reconnect when pings stop arriving.
     while True:
         await asyncio.sleep(ctx.settings.heartbeat_seconds)
-        ctx.hub.publish({"type": "ping", "t": utcnow_iso(), "rev": ctx.live.rev})
+        ctx.hub.publish(protocol.ping(utcnow_iso(), ctx.live.rev))
 
 
 class BodyLimit:
@@ -79,7 +79,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _TooLarge
+                raise _TooLarge(limit)
             return message
 
         try:
@@ -89,8 +89,11 @@ class BodyLimit:
             await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    # An HTTP error, so a route that is reading its body lets it through as a 413
+    # (FastAPI turns any other exception while reading a body into a 400).
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
 
 
 def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
