@@ -74,8 +74,8 @@ What the server logs for the clip studio is not a socket message; its types are
 :class:`chotdon.eventlog.EventType`, re-exported here as :data:`EventType`.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": TypedDict reads NotRequired[...] from the
+# evaluated annotations (tests compare the declared keys with what goes on the wire).
 import json
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict
