@@ -327,4 +327,4 @@ def read_client_message(text: str) -> ClientMessage | None:
             "op": str(message.get("op", "")),
             "args": message.get("args"),
         }
-    return {"type": kind}  # type: ignore[return-value]  # kind is "resync" or "ping"
+    return {"type": kind}  # "resync" or "ping"
