@@ -30,8 +30,10 @@ from . import catalog
 from .auth import Secrets, load_secrets, same_secret
 from .db import open_database, products
 from .errors import DomainError
+from .hosts import is_loopback_host
 from .hub import Hub, Role
 from .live import LiveService
+from .netinfo import is_loopback
 from .orders.service import OrderService
 from .ratelimit import Limits, RateLimited, client_host
 from .routemarks import INGESTS, UploadLimit
@@ -40,7 +42,9 @@ from .settings import Settings
 __all__ = [
     "INGESTS",
     "AppContext",
+    "Forbidden",
     "Helper",
+    "Laptop",
     "Unauthorized",
     "UploadLimit",
     "Viewer",
@@ -49,6 +53,7 @@ __all__ = [
     "context",
     "load_demo_catalog",
     "require_helper",
+    "require_laptop",
     "require_viewer",
     "secret_param",
 ]
@@ -58,6 +63,10 @@ logger = logging.getLogger(__name__)
 
 class Unauthorized(DomainError):
     status = 401
+
+
+class Forbidden(DomainError):
+    status = 403
 
 
 @dataclass
@@ -181,3 +190,15 @@ def require_viewer(request: Request, key: str = "") -> AppContext:
 
 
 Viewer = Annotated[AppContext, Depends(require_viewer)]
+
+
+def require_laptop(request: Request) -> AppContext:
+    """The join page's secrets go to the laptop only: a loopback client AND a loopback
+    Host (a rebound name reaches us from loopback too)."""
+    client = request.client.host if request.client else None
+    if not (is_loopback(client) and is_loopback_host(request.headers.get("host"))):
+        raise Forbidden("open this page on the laptop itself")
+    return context(request)
+
+
+Laptop = Annotated[AppContext, Depends(require_laptop)]
