@@ -31,10 +31,11 @@ from .auth import Secrets, load_secrets, same_secret
 from .db import open_database, products
 from .errors import DomainError
 from .hosts import is_loopback_host
-from .hub import Hub, Role
+from .hub import Hub
 from .live import LiveService
 from .netinfo import is_loopback
 from .orders.service import OrderService
+from .protocol import Role
 from .ratelimit import Limits, RateLimited, client_host
 from .routemarks import INGESTS, UploadLimit
 from .settings import Settings
