@@ -2,7 +2,7 @@
 
 Three ways in, all on a real SQLite file in WAL mode with ``synchronous=NORMAL``:
 
-- the order book's ingestion called in-process (``service_for(ctx).ingest``, batches
+- the order book's ingestion called in-process (``ctx.orders.ingest``, batches
   of 50, a session running and a product pinned so orders are taken): parsing,
   buyers, order lines, stock, the event log and the on-air update in one
   transaction per batch;
@@ -42,14 +42,13 @@ def intake_in_process(data_dir: Path, comments: list[dict[str, Any]], batch: int
     """Comments per second through ``OrderService.ingest`` on a fresh database."""
     from server.app import create_app
     from server.comments import CommentIn
-    from server.orders import service_for
     from server.settings import Settings
 
     settings = Settings(data_dir=data_dir, demo=True, demo_comments=False, helper_token=HELPER)
     ctx = create_app(settings).state.ctx
     ctx.live.start_session("bench")
     ctx.live.pin("A1")
-    service = service_for(ctx)
+    service = ctx.orders
     batches = [[CommentIn.model_validate(c) for c in b] for b in _batches(comments, batch)]
     service.ingest(batches[0])  # the parser index is built once per catalog, not per comment
     started = time.perf_counter()

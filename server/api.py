@@ -16,61 +16,28 @@ import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from PIL import Image, UnidentifiedImageError
 
 from chotdon.catalog import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
 from chotdon.codes import normalize_code
+from chotdon.eventlog import to_jsonl
 
 from . import catalog
-from .app import AppContext
-from .auth import same_secret
 from .catalog import ProductCreate, ProductPatch
 from .commands import COMMANDS, run_command
-from .errors import DomainError, InvalidInput
-from .events import iter_events, to_jsonl
+from .context import Helper, UploadLimit
+from .errors import InvalidInput
+from .events import iter_events
 from .live import product_view
-from .ratelimit import RateLimited, client_host
 
-__all__ = ["context", "require_helper", "router"]
+__all__ = ["router"]
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
 
 _IMAGE_TYPES = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
-
-
-class Unauthorized(DomainError):
-    status = 401
-
-
-def context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-async def require_helper(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query()] = None,
-) -> AppContext:
-    ctx = context(request)
-    given = None
-    if authorization and authorization.lower().startswith("bearer "):
-        given = authorization[7:].strip()
-    elif token and request.method == "GET":
-        given = token
-    if not same_secret(given, ctx.secrets.helper_token):
-        # On the event loop (async), like the sockets that share this bucket.
-        wait = request.app.state.limits.failed_auth(client_host(request.client))
-        if wait:
-            raise RateLimited("too many wrong tokens from this address", wait)
-        raise Unauthorized("missing or wrong helper token")
-    return ctx
-
-
-Helper = Annotated[AppContext, Depends(require_helper)]
 
 
 # -- catalog -------------------------------------------------------------------
@@ -114,11 +81,11 @@ async def delete_product(ctx: Helper, code: str) -> Response:
 
 @router.post("/products/{code}/image")
 async def upload_image(
-    ctx: Helper, code: str, file: Annotated[UploadFile, File()]
+    ctx: Helper, limit: UploadLimit, code: str, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
-    data = await file.read(ctx.settings.max_upload_bytes + 1)
-    if len(data) > ctx.settings.max_upload_bytes:
-        raise InvalidInput(f"image over {ctx.settings.max_upload_bytes} bytes", field="file")
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"image over {limit} bytes", field="file")
     extension = _image_extension(data)
     name = f"{normalize_code(code)}-{hashlib.sha256(data).hexdigest()[:12]}.{extension}"
     with ctx.engine.begin() as conn:
@@ -145,9 +112,11 @@ def _image_extension(data: bytes) -> str:
 
 
 @router.post("/catalog/import")
-async def import_catalog(ctx: Helper, file: Annotated[UploadFile, File()]) -> dict[str, int]:
-    data = await file.read(ctx.settings.max_upload_bytes + 1)
-    if len(data) > ctx.settings.max_upload_bytes:
+async def import_catalog(
+    ctx: Helper, limit: UploadLimit, file: Annotated[UploadFile, File()]
+) -> dict[str, int]:
+    data = await file.read(limit + 1)
+    if len(data) > limit:
         raise InvalidInput("catalog file too large", field="file")
     rows = parse_catalog_bytes(data, filename=file.filename or "catalog.csv")
     with ctx.engine.begin() as conn:

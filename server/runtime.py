@@ -21,7 +21,7 @@ from server.comments import CommentIn
 from server.connectors import ConnectorError, ConnectorState, Supervisor, build_connector
 
 if TYPE_CHECKING:
-    from .app import AppContext
+    from .context import AppContext
     from .settings import Settings
 
 __all__ = ["DEMO_COMMENTS", "configured_connectors", "start_background"]
@@ -67,9 +67,7 @@ def configured_connectors(settings: Settings) -> list[tuple[str, dict[str, Any]]
 
 async def start_background(ctx: AppContext) -> None:
     """Start the configured connectors under supervision, feeding the order book."""
-    from .orders import service_for
-
-    service = service_for(ctx)
+    service = ctx.orders
     service.connector_state(ConnectorState(name="manual", status="live"))
 
     async def emit(batch: Sequence[CommentIn]) -> None:

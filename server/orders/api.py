@@ -17,16 +17,16 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from server.api import Helper
-from server.app import AppContext
-from server.auth import same_secret
+from chotdon.limits import MAX_QTY
+from server import protocol
 from server.comments import CommentIn
 from server.connectors.manual import manual_comment
+from server.context import INGESTS, AppContext, Helper
 from server.errors import DomainError, InvalidInput
-from server.sockets import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, origin_allowed
+from server.sockets import accept_socket
 
 from . import decisions, export, queries
-from .service import ItemIn, service_for
+from .service import ItemIn, OrderService
 
 __all__ = ["router"]
 
@@ -41,9 +41,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # -- ingestion --------------------------------------------------------------------
 
 
-@router.post("/api/comments")
+@router.post("/api/comments", dependencies=[INGESTS])
 async def post_comments(ctx: Helper, body: list[CommentIn]) -> dict[str, Any]:
-    stored = service_for(ctx).ingest(body)
+    stored = ctx.orders.ingest(body)
     return {"results": [s.to_dict() for s in stored]}
 
 
@@ -61,26 +61,21 @@ async def post_manual(ctx: Helper, body: ManualIn) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidInput(str(exc), field="text") from exc
     comment = comment.model_copy(update={"user": f"manual:{name.casefold()}"[:200]})
-    return service_for(ctx).ingest([comment])[0].to_dict()
+    return ctx.orders.ingest([comment])[0].to_dict()
 
 
-@router.websocket("/ws/ingest")
-async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
+@router.websocket("/ws/ingest", dependencies=[INGESTS])
+async def ingest_socket(ws: WebSocket) -> None:
     """One JSON comment or list per message; each gets ``{"type": "ack", "results": [...]}``
     once stored."""
-    ctx: AppContext = ws.app.state.ctx
-    await ws.accept()  # then close with a code the client can read, as the other sockets do
-    if not origin_allowed(ws):
-        await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
+    ctx = await accept_socket(ws, "ingest")
+    if ctx is None:
         return
-    if not same_secret(token, ctx.secrets.helper_token):
-        await ws.close(code=CLOSE_UNAUTHORIZED)
-        return
-    service = service_for(ctx)
+    service = ctx.orders
     try:
         while True:
             text = await ws.receive_text()
-            await ws.send_text(json.dumps(_ingest_message(service, text), ensure_ascii=False))
+            await ws.send_text(protocol.encode(_ingest_message(service, text)))
             # Queued messages come back without suspending: a client far ahead of the
             # server would hold the loop until its backlog is gone, starving helpers'
             # commands and the overlays. One yield per message keeps the loop fair.
@@ -89,19 +84,19 @@ async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
         return
 
 
-def _ingest_message(service: Any, text: str) -> dict[str, Any]:
+def _ingest_message(service: OrderService, text: str) -> protocol.IngestAck | protocol.Error:
     if len(text) > MAX_INGEST_MESSAGE:
-        return {"type": "error", "error": f"message over {MAX_INGEST_MESSAGE} bytes"}
+        return protocol.error(f"message over {MAX_INGEST_MESSAGE} bytes")
     try:
         data = json.loads(text)
         batch = _BATCH.validate_python(data if isinstance(data, list) else [data])
     except (json.JSONDecodeError, ValidationError) as exc:
-        return {"type": "error", "error": _why(exc)}
+        return protocol.error(_why(exc))
     try:
         stored = service.ingest(batch)
     except DomainError as exc:
-        return {"type": "error", "error": exc.message}
-    return {"type": "ack", "results": [s.to_dict() for s in stored]}
+        return protocol.error(exc.message)
+    return protocol.ingest_ack([s.to_dict() for s in stored])
 
 
 def _why(exc: Exception) -> str:
@@ -136,7 +131,7 @@ async def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
 
 class ItemBody(BaseModel):
     code: str = Field(min_length=1, max_length=17)
-    qty: float | None = Field(default=None, gt=0, le=10_000)
+    qty: float | None = Field(default=None, gt=0, le=MAX_QTY)
 
 
 class ConfirmBody(BaseModel):
@@ -147,13 +142,13 @@ class ConfirmBody(BaseModel):
 @router.post("/api/comments/{comment_id}/confirm")
 async def confirm_comment(ctx: Helper, comment_id: int, body: ConfirmBody) -> dict[str, Any]:
     items = None if body.items is None else [ItemIn(i.code, i.qty) for i in body.items]
-    status = service_for(ctx).confirm(comment_id, items, body.intent)
+    status = ctx.orders.confirm(comment_id, items, body.intent)
     return {"ok": True, "status": status}
 
 
 @router.post("/api/comments/{comment_id}/reject")
 async def reject_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
-    service_for(ctx).reject(comment_id)
+    ctx.orders.reject(comment_id)
     return {"ok": True, "status": "rejected"}
 
 
@@ -167,13 +162,13 @@ async def get_alias_suggestions(ctx: Helper) -> list[dict[str, Any]]:
 
 @router.post("/api/comments/{comment_id}/show")
 async def show_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
-    service_for(ctx).show_comment(comment_id)
+    ctx.orders.show_comment(comment_id)
     return {"ok": True, "rev": ctx.live.rev}
 
 
 @router.post("/api/comments/hide")
 async def hide_comment(ctx: Helper) -> dict[str, Any]:
-    service_for(ctx).hide_comment()
+    ctx.orders.hide_comment()
     return {"ok": True, "rev": ctx.live.rev}
 
 
@@ -194,19 +189,19 @@ async def get_orders(
 
 @router.post("/api/orders/lines/{line_id}/status")
 async def line_status(ctx: Helper, line_id: int, body: StatusBody) -> dict[str, Any]:
-    moved = service_for(ctx).set_line_status([line_id], body.status)
+    moved = ctx.orders.set_line_status([line_id], body.status)
     return {"ok": True, "moved": moved}
 
 
 @router.post("/api/orders/buyers/{customer_id}/status")
 async def buyer_status(ctx: Helper, customer_id: int, body: StatusBody) -> dict[str, Any]:
-    moved = service_for(ctx).set_buyer_status(customer_id, body.status)
+    moved = ctx.orders.set_buyer_status(customer_id, body.status)
     return {"ok": True, "moved": moved}
 
 
 @router.post("/api/orders/waitlist/{code}/promote")
 async def promote(ctx: Helper, code: str) -> dict[str, Any]:
-    return {"ok": True, "moved": service_for(ctx).promote(code)}
+    return {"ok": True, "moved": ctx.orders.promote(code)}
 
 
 def _book(ctx: AppContext, scope: queries.Scope, session: int | None) -> list[dict[str, Any]]:
@@ -289,7 +284,7 @@ async def patch_customer(ctx: Helper, customer_id: int, body: CustomerPatch) -> 
     values = body.model_dump(exclude_none=True)
     if "bom" in values:
         values["bom"] = int(values["bom"])
-    return service_for(ctx).update_customer(customer_id, values)
+    return ctx.orders.update_customer(customer_id, values)
 
 
 # -- connectors ---------------------------------------------------------------------
@@ -297,4 +292,4 @@ async def patch_customer(ctx: Helper, customer_id: int, body: CustomerPatch) -> 
 
 @router.get("/api/connectors")
 async def get_connectors(ctx: Helper) -> list[dict[str, Any]]:
-    return list(service_for(ctx).connectors.values())
+    return list(ctx.orders.connectors.values())

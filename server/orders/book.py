@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from chotdon.limits import MAX_QTY
 from chotdon.money import price_now
 from server.db import customers, order_lines, products, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
@@ -162,7 +163,7 @@ def create_lines(
         product = known.get(spec.code)
         if product is None:
             raise NotFound(f"no product with code {spec.code}", field="code")
-        if not 0 < spec.qty <= 10_000:
+        if not 0 < spec.qty <= MAX_QTY:
             raise InvalidInput(f"quantity {spec.qty} for {spec.code} is out of range", field="qty")
         ok = reserve(conn, spec.code, spec.qty)
         status = "pending" if ok else "waitlist"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,7 +27,7 @@ from server.connectors.base import ConnectorState
 from server.db import comments, customers, order_lines, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
 from server.events import append_events
-from server.live import Change, Events, LiveService, product_view
+from server.live import Change, Events, product_view
 
 from . import queries
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, promote_waitlist, set_status
@@ -37,23 +36,14 @@ from .ingest import Stored, store_batch
 from .parsing import ParserCache
 
 if TYPE_CHECKING:
-    from server.app import AppContext
+    from server.context import AppContext
 
-__all__ = ["OrderService", "service_for"]
+__all__ = ["OrderService"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 1000
 _ACTED = ("ordered", "waitlist", "confirmed", "cancelled")
-_services: weakref.WeakKeyDictionary[LiveService, OrderService] = weakref.WeakKeyDictionary()
-
-
-def service_for(ctx: AppContext) -> OrderService:
-    """The app's one order service, made on first use."""
-    service = _services.get(ctx.live)
-    if service is None:
-        service = _services[ctx.live] = OrderService(ctx)
-    return service
 
 
 @dataclass(frozen=True, slots=True)
