@@ -29,6 +29,7 @@ from .commands import run_command
 from .errors import DomainError
 from .hub import Client, Role
 from .ratelimit import CLOSE_RATE_LIMITED, client_host
+from .validate import BadJSON, loads
 
 __all__ = ["router"]
 
@@ -91,9 +92,9 @@ async def _write(ws: WebSocket, ctx: AppContext, client: Client) -> None:
 
 def _handle(ctx: AppContext, role: Role, text: str) -> dict[str, Any] | None:
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError:
-        return {"type": "error", "error": "messages are JSON objects"}
+        message = loads(text)  # a 5,000-digit number or deep nesting must not end the socket
+    except BadJSON as exc:
+        return {"type": "error", "error": f"messages are JSON objects: {exc.message}"}
     if not isinstance(message, dict):
         return {"type": "error", "error": "messages are JSON objects"}
     kind = message.get("type")

@@ -13,16 +13,16 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 
+from server import validate
 from server.api import Helper
 from server.app import AppContext
 from server.auth import same_secret
-from server.comments import CommentIn
 from server.connectors.manual import manual_comment
-from server.errors import DomainError, InvalidInput
+from server.errors import InvalidInput
 from server.sockets import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, origin_allowed
 
 from . import decisions, export, queries
@@ -33,7 +33,6 @@ __all__ = ["router"]
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-_BATCH = TypeAdapter(list[CommentIn])
 MAX_INGEST_MESSAGE = 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -41,10 +40,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # -- ingestion --------------------------------------------------------------------
 
 
-@router.post("/api/comments")
-async def post_comments(ctx: Helper, body: list[CommentIn]) -> dict[str, Any]:
-    stored = service_for(ctx).ingest(body)
-    return {"results": [s.to_dict() for s in stored]}
+@router.post("/api/comments", openapi_extra=validate.BATCH_OPENAPI)
+async def post_comments(ctx: Helper, request: Request) -> JSONResponse:
+    # The body is read here, item by item: one bad comment must not fail its batch.
+    status, body = validate.ingest_body(service_for(ctx), await request.body())
+    return JSONResponse(body, status_code=status)
 
 
 class ManualIn(BaseModel):
@@ -90,26 +90,7 @@ async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
 
 
 def _ingest_message(service: Any, text: str) -> dict[str, Any]:
-    if len(text) > MAX_INGEST_MESSAGE:
-        return {"type": "error", "error": f"message over {MAX_INGEST_MESSAGE} bytes"}
-    try:
-        data = json.loads(text)
-        batch = _BATCH.validate_python(data if isinstance(data, list) else [data])
-    except (json.JSONDecodeError, ValidationError) as exc:
-        return {"type": "error", "error": _why(exc)}
-    try:
-        stored = service.ingest(batch)
-    except DomainError as exc:
-        return {"type": "error", "error": exc.message}
-    return {"type": "ack", "results": [s.to_dict() for s in stored]}
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return f"invalid comment at {where}: {first['msg']}"
-    return "messages are JSON: a comment object or a list of them"
+    return validate.ingest_message(service, text, MAX_INGEST_MESSAGE)
 
 
 # -- comments and the review queue ------------------------------------------------

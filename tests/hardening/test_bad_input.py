@@ -253,3 +253,102 @@ def test_fuzzed_socket_messages_always_get_a_reply(
         ws.send_json([])  # still open and answering
         assert ws.receive_json() == {"type": "ack", "results": []}
     _stock_is_consistent(client, initial)
+
+
+# -- one bad item never fails its batch or its socket (issue 10, item 5) -------------------
+
+BAD_TIMES = [
+    ("0001-01-01T00:00:00+01:00", "outside the calendar"),  # before year 1 in UTC
+    ("9999-12-31T23:59:59-01:00", "outside the calendar"),  # after year 9999 in UTC
+    ("1999-12-31T23:59:59Z", "between 2000-01-01"),
+    ("2126-01-01T00:00:00Z", "between 2000-01-01"),
+    ("2026-11-20T12:00:00", "time zone"),  # naive: which time zone?
+]
+
+
+def _timed(cid: str, ts: str) -> dict[str, Any]:
+    return {**comment(cid, "chốt A2", "lan"), "ts": ts}
+
+
+def test_bad_timestamps_are_refused_by_item_and_the_good_ones_stored(client: Any) -> None:
+    batch = [comment("ok1", "A2 x1", "hoa")]
+    batch += [_timed(f"t{i}", ts) for i, (ts, _) in enumerate(BAD_TIMES)]
+    batch += [_timed("ok2", "2026-11-20T19:00:00+07:00")]
+    reply = client.post("/api/comments", json=batch, headers=AUTH)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert [(r["index"], r["id"]) for r in body["results"]] == [(0, "ok1"), (6, "ok2")]
+    refused = body["refused"]
+    assert [(r["index"], r["field"]) for r in refused] == [(i, "ts") for i in range(1, 6)]
+    for r, (_, why) in zip(refused, BAD_TIMES, strict=True):
+        assert why in r["error"] and f"item {r['index']}" in r["error"]
+    stored = client.get("/api/comments", headers=AUTH).json()
+    assert sorted(c["text"] for c in stored) == ["A2 x1", "chốt A2"]
+    # A retry of the same batch is all duplicates and the same refusals: no endless loop.
+    again = client.post("/api/comments", json=batch, headers=AUTH).json()
+    assert [r["duplicate"] for r in again["results"]] == [True, True]
+    assert again["refused"] == refused
+
+
+def test_a_batch_with_nothing_good_is_a_422_naming_every_item(client: Any) -> None:
+    batch = [_timed("a", BAD_TIMES[0][0]), {"platform": "sim", "id": "b"}, 7]
+    reply = client.post("/api/comments", json=batch, headers=AUTH)
+    assert reply.status_code == 422
+    body = reply.json()
+    assert body["field"] == "ts" and body["index"] == 0 and "item 0" in body["error"]
+    refused = [(r["index"], r["field"]) for r in body["refused"]]
+    assert refused == [(0, "ts"), (1, "user"), (2, None)]
+    assert client.get("/api/comments", headers=AUTH).json() == []
+
+
+def test_bad_items_on_the_ingest_socket_get_an_error_and_the_socket_stays(client: Any) -> None:
+    with client.websocket_connect(f"/ws/ingest?token={HELPER}") as ws:
+        for n, (ts, why) in enumerate(BAD_TIMES):
+            ws.send_json(_timed(f"w{n}", ts))
+            error = ws.receive_json()
+            assert error["type"] == "error" and error["field"] == "ts" and error["index"] == 0
+            assert why in error["error"]
+        ws.send_json([_timed("bad", BAD_TIMES[1][0]), _timed("good", "2026-11-20T12:00:00Z")])
+        mixed = ws.receive_json()
+        assert mixed["type"] == "ack" and [r["id"] for r in mixed["results"]] == ["good"]
+        assert [(r["index"], r["field"]) for r in mixed["refused"]] == [(0, "ts")]
+        ws.send_json([])
+        assert ws.receive_json() == {"type": "ack", "results": []}
+    assert [c["text"] for c in client.get("/api/comments", headers=AUTH).json()] == ["chốt A2"]
+
+
+HUGE_INT = "1" * 5000  # over Python's 4,300-digit int-from-string limit: ValueError
+DEEP = "[" * 30_000 + "]" * 30_000  # RecursionError in the decoder
+SOCKET_ROUTES = {
+    "overlay": "/ws/overlay?key=hardening-overlay-key",
+    "panel": f"/ws/panel?token={HELPER}",
+    "ingest": f"/ws/ingest?token={HELPER}",
+}
+
+
+@pytest.mark.parametrize("route", sorted(SOCKET_ROUTES))
+def test_huge_numbers_and_deep_nesting_are_refused_on_every_socket(client: Any, route: str) -> None:
+    messages = [HUGE_INT, f'{{"type": "ping", "n": {HUGE_INT}}}', DEEP[:8000] + DEEP[-8000:]]
+    if route == "ingest":
+        messages.append(DEEP)  # the panel and overlay sockets refuse over 16 KiB anyway
+    with client.websocket_connect(SOCKET_ROUTES[route]) as ws:
+        if route != "ingest":
+            assert ws.receive_json()["type"] == "snapshot"
+        for message in messages:
+            ws.send_text(message)
+            error = ws.receive_json()
+            assert error["type"] == "error", message[:20]
+            assert "too long" in error["error"] or "too deeply" in error["error"]
+        if route == "ingest":  # still open and answering
+            ws.send_json([])
+            assert ws.receive_json() == {"type": "ack", "results": []}
+        else:
+            ws.send_json({"type": "ping"})
+            assert ws.receive_json() == {"type": "pong"}
+
+
+def test_huge_numbers_and_deep_nesting_in_rest_bodies_are_422(client: Any) -> None:
+    for body in (f"[{HUGE_INT}]", DEEP, f'[{{"platform": "sim", "id": {HUGE_INT}}}]'):
+        reply = client.post("/api/comments", content=body, headers=JSON_HEADERS)
+        assert reply.status_code == 422, body[:20]
+        assert reply.json()["field"] == "body"
