@@ -26,6 +26,7 @@ from chotdon.codes import normalize_code
 from . import catalog
 from .app import AppContext
 from .auth import same_secret
+from .authgate import query_token_allowed
 from .catalog import ProductCreate, ProductPatch
 from .commands import COMMANDS, run_command
 from .errors import DomainError, InvalidInput
@@ -59,7 +60,7 @@ async def require_helper(
     given = None
     if authorization and authorization.lower().startswith("bearer "):
         given = authorization[7:].strip()
-    elif token and request.method == "GET":
+    elif token and request.method == "GET" and query_token_allowed(request.url.path):
         given = token
     if not same_secret(given, ctx.secrets.helper_token):
         # On the event loop (async), like the sockets that share this bucket.

@@ -223,6 +223,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
     )
+    from .authgate import TokenFirst  # outside both: no body is read before the token is checked
+
+    app.add_middleware(TokenFirst, limits=app.state.limits, helper_token=ctx.secrets.helper_token)
 
     _add_error_handlers(app)
 

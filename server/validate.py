@@ -51,6 +51,9 @@ BATCH_OPENAPI: dict[str, Any] = {
 }
 
 
+_NAMED = 20  # refused items spelled out in a 422's message
+
+
 class BadJSON(ValueError):
     """Text that is not JSON this server will read; ``message`` says why, for the client."""
 
@@ -91,7 +94,7 @@ def split_batch(items: list[Any]) -> tuple[list[CommentIn], list[int], list[Refu
     refused: list[Refused] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            refused.append(Refused(index, None, "a comment is a JSON object"))
+            refused.append(Refused(index, None, f"item {index}: a comment is a JSON object"))
             continue
         try:
             good.append(CommentIn.model_validate(item))
@@ -127,11 +130,19 @@ def ingest_body(service: Ingests, body: bytes) -> tuple[int, dict[str, Any]]:
         raise InvalidInput("the body is a JSON list of comments", field="body")
     good, kept, refused = split_batch(data)
     if refused and not good:
-        first = refused[0]
-        body_out = error_body(first.error, first.field, index=first.index)
-        return 422, {**body_out, "refused": [r.to_dict() for r in refused]}
+        return 422, _all_refused(refused)
     stored = service.ingest(good) if good else []
     return 200, {"results": _results(stored, kept), "refused": [r.to_dict() for r in refused]}
+
+
+def _all_refused(refused: list[Refused]) -> dict[str, Any]:
+    """The one error shape: every item named in the message, the first one's path as field
+    (``"0.ts"``, as FastAPI names a field of a list body)."""
+    first = refused[0]
+    shown = "; ".join(r.error for r in refused[:_NAMED])
+    more = f" (and {len(refused) - _NAMED} more)" if len(refused) > _NAMED else ""
+    field = str(first.index) + (f".{first.field}" if first.field else "")
+    return error_body(f"no comment stored: {shown}{more}", field)
 
 
 def ingest_message(service: Ingests, text: str, max_bytes: int) -> dict[str, Any]:

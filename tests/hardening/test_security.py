@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from typing import Any
 
@@ -165,3 +166,83 @@ async def _look(server: ServerProcess, buyer_id: int) -> dict[str, Any]:
         seen["dialogs"] = dialogs
         await browser.close()
     return seen
+
+
+# -- issue 10, item 7: who the server believes, and what it reads before the token -----------
+
+
+def test_x_forwarded_for_from_loopback_does_not_dodge_the_wrong_token_limit(
+    server_process: ServerProcess,
+) -> None:
+    """uvicorn believed X-Forwarded-For from 127.0.0.1: one fresh address per request."""
+    server_process.start()
+    wrong = {"Authorization": "Bearer wrong-token-guess"}
+    with httpx.Client(base_url=server_process.base_url) as api:
+        codes = [
+            api.get("/api/live", headers={**wrong, "X-Forwarded-For": f"10.9.8.{n}"}).status_code
+            for n in range(12)
+        ]
+        assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+        # The right token is never refused by that bucket, header or not.
+        right = api.get("/api/live", headers={**AUTH, "X-Forwarded-For": "10.9.8.1"})
+        assert right.status_code == 200
+
+
+def test_x_forwarded_for_is_believed_only_from_configured_proxies() -> None:
+    from server.ratelimit import proxy_options
+    from server.settings import Settings
+
+    assert proxy_options(Settings()) == {"proxy_headers": False}
+    behind = Settings(trusted_proxies="127.0.0.1, ::1")  # type: ignore[arg-type]
+    assert proxy_options(behind) == {"proxy_headers": True, "forwarded_allow_ips": "127.0.0.1,::1"}
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6"):
+        Settings(trusted_proxies="proxy.lan")  # type: ignore[arg-type]
+
+
+def _write_routes(app: Any) -> list[tuple[str, str]]:
+    """Every write route under /api/, from the OpenAPI schema, with its path filled in."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        for method in operations:
+            if method in ("post", "put", "patch", "delete") and path.startswith("/api/"):
+                found.append((method.upper(), re.sub(r"\{[a-z_]+\}", "1", path)))
+    return found
+
+
+def test_writes_without_the_token_are_refused_before_the_body_is_read(
+    client: TestClient, clock: Any
+) -> None:
+    routes = _write_routes(client.app)
+    assert len(routes) >= 20
+    limits = client.app.state.limits  # type: ignore[attr-defined]
+    for method, path in routes:
+        for headers in ({}, {"Authorization": "Bearer nope-nope-nope"}):
+            clock.now += 60  # a full wrong-token bucket for each try
+            reply = client.request(
+                method,
+                path,
+                content=b"{not json",
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            assert reply.status_code == 401, (method, path, reply.text)
+            assert reply.json() == {"error": "missing or wrong helper token", "field": None}
+    # A megabyte of comments without the token is not even counted, let alone parsed.
+    big = json.dumps(
+        [{"platform": "sim", "id": str(n), "user": "u", "text": "x" * 400} for n in range(2200)]
+    )
+    clock.now += 60
+    reply = client.post("/api/comments", content=big, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 401
+    assert limits.ingest.level("testclient") == limits.ingest.burst
+    assert client.get("/api/comments", headers=AUTH).json() == []
+
+
+def test_the_token_in_the_query_string_opens_only_the_downloads(client: TestClient) -> None:
+    for path in ("/api/orders/export.csv", "/api/orders/export.xlsx", "/api/orders/slips",
+                 "/api/catalog/export"):  # fmt: skip
+        assert client.get(f"{path}?token={HELPER}").status_code == 200, path
+    for path in ("/api/live", "/api/products", "/api/comments", "/api/orders", "/api/customers",
+                 "/api/sessions", "/api/connectors"):  # fmt: skip
+        reply = client.get(f"{path}?token={HELPER}")
+        assert reply.status_code == 401, path
+        assert client.get(path, headers=AUTH).status_code == 200, path
