@@ -9,10 +9,13 @@ wrong types, and raw socket messages.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
 import string
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -352,3 +356,54 @@ def test_huge_numbers_and_deep_nesting_in_rest_bodies_are_422(client: Any) -> No
         reply = client.post("/api/comments", content=body, headers=JSON_HEADERS)
         assert reply.status_code == 422, body[:20]
         assert reply.json()["field"] == "body"
+
+
+# -- uploaded images (issue 10, item 7) -------------------------------------------------------
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A valid PNG announcing ``width`` x ``height`` 1-bit pixels, with almost no data:
+    what a decompression bomb looks like before it is decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "why"),
+    [
+        (20_000, 20_000, "too many pixels to open safely"),  # Pillow's own bomb error: was a 500
+        (12_000, 12_000, "12000 x 12000 pixels (144 MP) is over 50 MP"),  # was accepted
+        (50_000, 1_001, "50000 x 1001 pixels (50 MP) is over 50 MP"),
+    ],
+)
+def test_images_with_too_many_pixels_are_refused_naming_the_file(
+    tmp_path: Path, clock: FakeClock, width: int, height: int, why: str
+) -> None:
+    with open_client(tmp_path / "data", clock, raise_errors=False) as client:
+        files = {"file": ("ảnh bom.png", _png_header_only(width, height), "image/png")}
+        reply = client.post("/api/products/A2/image", files=files, headers=AUTH)
+        assert reply.status_code == 422, reply.text
+        assert reply.json() == {"error": f"ảnh bom.png: {why}", "field": "file"}
+        assert client.get("/api/products/A2", headers=AUTH).json()["image"] == "a2.png"
+    assert sorted(p.name for p in (tmp_path / "data" / "images").glob("[Aa]2*")) == ["a2.png"]
+
+
+def test_a_code_typed_with_a_hash_in_the_upload_path_gives_a_clean_servable_name(
+    client: Any,
+) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(image, "PNG")
+    files = {"file": ("../../x%23y.png", image.getvalue(), "image/png")}
+    reply = client.post("/api/products/%23a2/image", files=files, headers=AUTH)
+    assert reply.status_code == 200, reply.text
+    name = reply.json()["image"]
+    assert re.fullmatch(r"A2-[0-9a-f]{12}\.png", name), name
+    assert client.get(f"/media/{name}").content == image.getvalue()
