@@ -246,3 +246,50 @@ def test_the_token_in_the_query_string_opens_only_the_downloads(client: TestClie
         reply = client.get(f"{path}?token={HELPER}")
         assert reply.status_code == 401, path
         assert client.get(path, headers=AUTH).status_code == 200, path
+
+
+# -- the shown comment never broadcasts a buyer's phone or address ---------------------------
+
+PRIVATE = [
+    ("A2 x1 sđt 0912 345 678 nha", "A2 x1 sđt *** nha"),
+    ("chốt 2 +84 912.345.678", "chốt 2 ***"),
+    ("chốt 2, đc: 12 ngõ 5 Kim Mã, Ba Đình", "chốt 2, ***"),
+    ("Địa chỉ 5 Trần Phú sdt 0987654321", "***"),
+    ("gửi về số 12/4 Lê Lợi nhé", "gửi về ***"),
+    ("ship phường Tân Định quận 1", "ship ***"),
+    ("giao đường Điện Biên Phủ", "giao ***"),
+    ("stk 1903 4567 8901 23", "stk ***"),
+]
+PUBLIC = ["chốt 2 quần", "đc k shop", "mua 1 đường phèn", "size số 5", "A2 x1", "chốt 3 kg"]
+
+
+@pytest.mark.parametrize(("text", "shown"), PRIVATE)
+def test_phones_and_addresses_are_masked(text: str, shown: str) -> None:
+    from server.privacy import mask_private
+
+    assert mask_private(text) == shown
+
+
+@pytest.mark.parametrize("text", PUBLIC)
+def test_ordinary_words_that_look_like_address_words_are_kept(text: str) -> None:
+    from server.privacy import mask_private
+
+    assert mask_private(text) == text
+
+
+def test_a_comment_shown_on_air_hides_the_phone_and_address(client: TestClient) -> None:
+    text = "chốt 2 sđt 0912 345 678 đc: 12 ngõ 5 Kim Mã"
+    batch = [{"platform": "sim", "id": "p1", "user": "lan", "nickname": "Lan", "text": text}]
+    [ack] = client.post("/api/comments", json=batch, headers=AUTH).json()["results"]
+    with client.websocket_connect(ROUTES["overlay"]) as overlay:
+        assert overlay.receive_json()["type"] == "snapshot"
+        shown = client.post(f"/api/comments/{ack['comment_id']}/show", headers=AUTH)
+        assert shown.status_code == 200
+        update = overlay.receive_json()
+    assert update["set"]["shown_comment"]["text"] == "chốt 2 sđt *** ***"
+    live = client.get("/api/live", headers=AUTH).json()
+    assert live["state"]["shown_comment"]["text"] == "chốt 2 sđt *** ***"
+    assert "0912" not in json.dumps(live) and "Kim Mã" not in json.dumps(live)
+    # The order book keeps what the buyer typed: the helpers need the address.
+    stored = client.get(f"/api/comments/{ack['comment_id']}", headers=AUTH).json()
+    assert stored["text"] == text
