@@ -293,3 +293,42 @@ def test_a_comment_shown_on_air_hides_the_phone_and_address(client: TestClient) 
     # The order book keeps what the buyer typed: the helpers need the address.
     stored = client.get(f"/api/comments/{ack['comment_id']}", headers=AUTH).json()
     assert stored["text"] == text
+
+
+# -- the packing slips' paper switch keeps the token ------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_slips_paper_switch_keeps_the_token_and_the_scope(
+    server_process: ServerProcess,
+) -> None:
+    server_process.start()
+    start = f"{server_process.base_url}/api/orders/slips?paper=a4&scope=all&token={HELPER}"
+    seen = run_async(lambda: _switch_paper(start))
+    assert seen["status"] == 200, seen
+    assert seen["paper"] == "paper-80mm"
+    assert seen["query"] == {"paper": "80mm", "scope": "all", "token": HELPER}
+
+
+async def _switch_paper(url: str) -> dict[str, Any]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.goto(url)
+        await page.wait_for_function(
+            "() => document.getElementById('paper-switch').href.includes('token=')"
+        )
+        async with page.expect_navigation() as navigation:
+            await page.click("#paper-switch")
+        response = await navigation.value
+        seen = {
+            "status": response.status if response else None,
+            "paper": await page.evaluate("document.body ? document.body.className : ''"),
+            "query": dict(parse_qsl(urlsplit(page.url).query)),
+        }
+        await browser.close()
+    return seen
