@@ -407,3 +407,38 @@ def test_a_code_typed_with_a_hash_in_the_upload_path_gives_a_clean_servable_name
     name = reply.json()["image"]
     assert re.fullmatch(r"A2-[0-9a-f]{12}\.png", name), name
     assert client.get(f"/media/{name}").content == image.getvalue()
+
+
+def test_the_real_server_answers_bad_json_and_keeps_every_socket(
+    server_process: ServerProcess,
+) -> None:
+    """Under uvicorn, as ``chotdon serve`` runs: these used to end the socket with no code."""
+    server_process.start()
+    routes = {name: f"{server_process.ws_url}{path}" for name, path in SOCKET_ROUTES.items()}
+    bad = {
+        "ingest": [
+            HUGE_INT,
+            DEEP[:30_000] + DEEP[-30_000:],
+            json.dumps(_timed("r1", "0001-01-01T00:00:00+01:00")),
+        ],
+        "panel": [HUGE_INT, DEEP[:8000] + DEEP[-8000:]],
+        "overlay": [HUGE_INT, DEEP[:8000] + DEEP[-8000:]],
+    }
+
+    async def exchange(name: str) -> list[str]:
+        replies = []
+        async with connect(routes[name], proxy=None, max_size=None) as ws:
+            if name != "ingest":
+                assert json.loads(await ws.recv())["type"] == "snapshot"
+            for message in [*bad[name], "[]" if name == "ingest" else '{"type": "ping"}']:
+                await ws.send(message)
+                reply = json.loads(await ws.recv())
+                while reply["type"] == "ping":  # a heartbeat crossing our message
+                    reply = json.loads(await ws.recv())
+                replies.append(reply["type"])
+        return replies
+
+    for name in sorted(routes):
+        replies = run_async(lambda name=name: exchange(name))  # type: ignore[misc]
+        last = "ack" if name == "ingest" else "pong"
+        assert replies == ["error"] * len(bad[name]) + [last], name
