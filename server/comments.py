@@ -7,12 +7,23 @@ turn whatever their platform sends into :class:`CommentIn`; ingestion stores it.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-__all__ = ["EARLIEST_TS", "LATEST_AHEAD", "PLATFORMS", "CommentIn", "Platform", "check_ts"]
+__all__ = [
+    "EARLIEST_TS",
+    "LATEST_AHEAD",
+    "PLATFORMS",
+    "UNTRUSTED",
+    "CommentIn",
+    "Platform",
+    "check_ts",
+]
+
+logger = logging.getLogger(__name__)
 
 Platform = Literal["tiktok", "shopee", "facebook", "youtube", "manual", "sim"]
 PLATFORMS: tuple[str, ...] = ("tiktok", "shopee", "facebook", "youtube", "manual", "sim")
@@ -22,6 +33,8 @@ PLATFORMS: tuple[str, ...] = ("tiktok", "shopee", "facebook", "youtube", "manual
 # 0001-01-01+01:00 or 9999-12-31-01:00 do not even exist in UTC.
 EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=1)
+# Validation context key for comments from clients (REST, /ws/ingest): see _sensible_ts.
+UNTRUSTED = "untrusted"
 
 
 def check_ts(value: datetime, now: datetime | None = None) -> datetime:
@@ -52,5 +65,17 @@ class CommentIn(BaseModel):
 
     @field_validator("ts")
     @classmethod
-    def _sensible_ts(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else check_ts(value)
+    def _sensible_ts(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return None
+        if (info.context or {}).get(UNTRUSTED):
+            return check_ts(value)  # from a client: refused, naming the item and field
+        # From a connector in the server: one odd platform time must not stop the
+        # connector, so the comment is kept without it (naive times as before).
+        if value.tzinfo is None:
+            return value
+        try:
+            return check_ts(value)
+        except ValueError:
+            logger.warning("comment time %s dropped: not a live comment's time", value)
+            return None

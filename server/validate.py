@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from .comments import CommentIn
+from .comments import UNTRUSTED, CommentIn
 from .errors import DomainError, InvalidInput, error_body
 
 __all__ = [
@@ -97,7 +97,7 @@ def split_batch(items: list[Any]) -> tuple[list[CommentIn], list[int], list[Refu
             refused.append(Refused(index, None, f"item {index}: a comment is a JSON object"))
             continue
         try:
-            good.append(CommentIn.model_validate(item))
+            good.append(CommentIn.model_validate(item, context={UNTRUSTED: True}))
         except ValidationError as exc:
             refused.append(_refusal(index, exc))
             continue

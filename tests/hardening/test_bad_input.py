@@ -442,3 +442,19 @@ def test_the_real_server_answers_bad_json_and_keeps_every_socket(
         replies = run_async(lambda name=name: exchange(name))  # type: ignore[misc]
         last = "ack" if name == "ingest" else "pong"
         assert replies == ["error"] * len(bad[name]) + [last], name
+
+
+def test_a_connector_comment_with_an_impossible_time_is_kept_without_it() -> None:
+    """Inside the server (connectors) a platform's odd time must not stop the connector."""
+    from datetime import datetime, timedelta, timezone
+
+    from server.comments import CommentIn
+
+    year_one = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    kept = CommentIn(platform="tiktok", id="1", user="u", text="chốt", ts=year_one)
+    assert kept.ts is None and kept.text == "chốt"
+    with pytest.raises(ValueError, match="outside the calendar"):
+        CommentIn.model_validate(
+            {"platform": "tiktok", "id": "1", "user": "u", "ts": year_one},
+            context={"untrusted": True},
+        )
