@@ -10,21 +10,18 @@ Downloads the browser opens directly (exports, packing slips) may carry the toke
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from PIL import Image, UnidentifiedImageError
 
 from chotdon.catalog import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
 from chotdon.codes import normalize_code
 from chotdon.eventlog import to_jsonl
 
-from . import catalog
+from . import catalog, uploads
 from .catalog import ProductCreate, ProductPatch
 from .commands import COMMANDS, run_command
 from .context import Helper, UploadLimit
@@ -36,8 +33,6 @@ __all__ = ["router"]
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
-
-_IMAGE_TYPES = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
 
 # -- catalog -------------------------------------------------------------------
@@ -86,29 +81,14 @@ async def upload_image(
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise InvalidInput(f"image over {limit} bytes", field="file")
-    extension = _image_extension(data)
-    name = f"{normalize_code(code)}-{hashlib.sha256(data).hexdigest()[:12]}.{extension}"
+    extension = uploads.image_extension(data, file.filename)
+    name = uploads.stored_image_name(normalize_code(code), data, extension)
     with ctx.engine.begin() as conn:
         catalog.get_product(conn, code)  # 404 before anything is written
         (ctx.images_dir / name).write_bytes(data)
         product = catalog.set_image(conn, code, name)
     ctx.live.refresh_products([product.code])
     return product_view(product)
-
-
-def _image_extension(data: bytes) -> str:
-    """Trust the bytes, not the file name or the declared type."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInput("the file is not a PNG, JPEG or WebP image", field="file") from exc
-    if kind not in _IMAGE_TYPES:
-        raise InvalidInput(
-            f"image type {kind or 'unknown'} not accepted (PNG, JPEG, WebP)", field="file"
-        )
-    return _IMAGE_TYPES[kind]
 
 
 @router.post("/catalog/import")

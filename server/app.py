@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from chotdon.catalog import CatalogError
 
 from . import api, hosts, pages, protocol, routemarks, sockets
+from .authgate import TokenFirst
 from .context import AppContext, build_context
 from .db import utcnow_iso
 from .errors import DomainError, error_body
@@ -176,6 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.max_upload_bytes,
         routes=routes,
     )
+    # Outside both: no body is read before the token is checked.
+    app.add_middleware(TokenFirst, limits=app.state.limits, helper_token=ctx.secrets.helper_token)
 
     _add_error_handlers(app)
     for router in ROUTERS:

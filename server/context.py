@@ -28,6 +28,7 @@ from chotdon.catalog import read_catalog
 
 from . import catalog
 from .auth import Secrets, load_secrets, same_secret
+from .authgate import query_token_allowed
 from .db import open_database, products
 from .errors import DomainError
 from .hosts import is_loopback_host
@@ -172,8 +173,8 @@ async def require_helper(
     given = None
     if authorization and authorization.lower().startswith("bearer "):
         given = authorization[7:].strip()
-    elif token and request.method == "GET":
-        given = token
+    elif token and request.method == "GET" and query_token_allowed(request.url.path):
+        given = token  # download links only (exports, slips); APIs take the header
     check_secret(ctx, given, "panel", request.client, what="helper token")
     return ctx
 

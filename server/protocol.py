@@ -82,6 +82,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from chotdon.eventlog import EVENT_TYPES, EventType
 
+from . import validate
+
 __all__ = [
     "CLOSE_FORBIDDEN_ORIGIN",
     "CLOSE_RATE_LIMITED",
@@ -312,9 +314,9 @@ def read_client_message(text: str) -> ClientMessage | None:
     command table validates them (:func:`server.commands.run_command`).
     """
     try:
-        message = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise ProtocolError("messages are JSON objects") from None
+        message = validate.loads(text)  # a 5,000-digit number or deep nesting: an error reply
+    except validate.BadJSON as exc:
+        raise ProtocolError(f"messages are JSON objects: {exc.message}") from None
     if not isinstance(message, dict):
         raise ProtocolError("messages are JSON objects")
     kind = message.get("type")

@@ -46,6 +46,7 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "client_host",
+    "proxy_options",
 ]
 
 Clock = Callable[[], float]
@@ -128,6 +129,20 @@ class Limits:
     def failed_auth(self, host: str) -> float:
         """Count one failed attempt from ``host``: 0.0, or seconds until it may try again."""
         return self.auth.take(host)
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: X-Forwarded-For believed only from ``trusted_proxies``.
+
+    The limits here key on the peer address. uvicorn by default takes the address
+    from X-Forwarded-For when the peer is 127.0.0.1, so any process on the laptop
+    (or a page's script through a local proxy) could claim a fresh address per
+    request and never run out of wrong-token attempts. Without a configured proxy
+    the header is ignored.
+    """
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
 
 
 def client_host(client: Any) -> str:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # Names besides loopback and the machine's own addresses and hostname that the
     # server answers to (see server.hosts); CHOTDON_ALLOWED_HOSTS takes "a.lan,b.lan".
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (see
+    # server.ratelimit.proxy_options). Empty, as on a LAN with no proxy: the header is
+    # ignored, or any local process could pose as a new address to every limit.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False
     language: Language = "vi"
 
@@ -87,6 +91,14 @@ class Settings(BaseSettings):
         if not isinstance(items, list | tuple):
             return value
         return [_host_name(str(item)) for item in items if str(item).strip()]
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_addresses(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        return [str(ipaddress.ip_address(str(item).strip())) for item in items if str(item).strip()]
 
     def resolved_data_dir(self) -> Path:
         path = self.data_dir or Path(platformdirs.user_data_dir("chotdon", appauthor=False))

@@ -8,21 +8,19 @@ with another's. Each one is a short, synchronous SQLite transaction.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from chotdon.limits import MAX_QTY
-from server import protocol
-from server.comments import CommentIn
+from server import protocol, validate
 from server.connectors.manual import manual_comment
 from server.context import INGESTS, AppContext, Helper
-from server.errors import DomainError, InvalidInput
+from server.errors import InvalidInput
 from server.sockets import accept_socket
 
 from . import decisions, export, queries
@@ -33,7 +31,6 @@ __all__ = ["router"]
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-_BATCH = TypeAdapter(list[CommentIn])
 MAX_INGEST_MESSAGE = 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -41,10 +38,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # -- ingestion --------------------------------------------------------------------
 
 
-@router.post("/api/comments", dependencies=[INGESTS])
-async def post_comments(ctx: Helper, body: list[CommentIn]) -> dict[str, Any]:
-    stored = ctx.orders.ingest(body)
-    return {"results": [s.to_dict() for s in stored]}
+@router.post("/api/comments", dependencies=[INGESTS], openapi_extra=validate.BATCH_OPENAPI)
+async def post_comments(ctx: Helper, request: Request) -> JSONResponse:
+    # The body is read here, item by item: one bad comment must not fail its batch.
+    status, body = validate.ingest_body(ctx.orders, await request.body())
+    return JSONResponse(body, status_code=status)
 
 
 class ManualIn(BaseModel):
@@ -84,27 +82,8 @@ async def ingest_socket(ws: WebSocket) -> None:
         return
 
 
-def _ingest_message(service: OrderService, text: str) -> protocol.IngestAck | protocol.Error:
-    if len(text) > MAX_INGEST_MESSAGE:
-        return protocol.error(f"message over {MAX_INGEST_MESSAGE} bytes")
-    try:
-        data = json.loads(text)
-        batch = _BATCH.validate_python(data if isinstance(data, list) else [data])
-    except (json.JSONDecodeError, ValidationError) as exc:
-        return protocol.error(_why(exc))
-    try:
-        stored = service.ingest(batch)
-    except DomainError as exc:
-        return protocol.error(exc.message)
-    return protocol.ingest_ack([s.to_dict() for s in stored])
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return f"invalid comment at {where}: {first['msg']}"
-    return "messages are JSON: a comment object or a list of them"
+def _ingest_message(service: OrderService, text: str) -> dict[str, Any]:
+    return validate.ingest_message(service, text, MAX_INGEST_MESSAGE)
 
 
 # -- comments and the review queue ------------------------------------------------

@@ -28,6 +28,7 @@ from server.db import comments, customers, order_lines, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
 from server.events import append_events
 from server.live import Change, Events, product_view
+from server.privacy import mask_private
 
 from . import queries
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, promote_waitlist, set_status
@@ -170,7 +171,7 @@ class OrderService:
     def show_comment(self, comment_id: int) -> dict[str, Any] | None:
         with self.ctx.engine.connect() as conn:
             row = _comment(conn, comment_id)
-        shown = {"id": row.id, "nickname": row.nickname, "text": row.text}
+        shown = {"id": row.id, "nickname": row.nickname, "text": mask_private(row.text)}
         event = (
             "comment_shown",
             {"comment_id": row.id, "nickname": row.nickname, "text": row.text},
