@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     # The livestream guide signs with the authorised user_id; shop_id is the fallback.
     shopee_user_id: str = ""
 
+    # OBS recording follows the live session (server.obs): obs-websocket v5 address,
+    # for example ws://127.0.0.1:4455; empty turns it off.
+    obs_url: str = Field(default="", pattern=r"^(wss?://\S+)?$")
+    obs_password: str = ""
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _host_names(cls, value: Any) -> Any:
