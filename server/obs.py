@@ -352,6 +352,7 @@ class RecordingFollower:
         """New settings (the setup page): drop the connection and reconnect with them."""
         self.url, self._password = url, password
         self.error = None
+        self._look.set()
         client = self.client
         if client is not None:
             task = asyncio.get_running_loop().create_task(client.close())
@@ -578,6 +579,10 @@ class RecordingFollower:
 
     async def _watch_sessions(self) -> None:
         while True:
+            if not self.enabled:  # nothing to follow until configure() gives a URL
+                await self._look.wait()
+                self._look.clear()
+                continue
             current = self._session_of()
             if current != self.session:
                 previous, self.session = self.session, current

@@ -65,6 +65,9 @@ def configured_connectors(settings: Settings) -> list[tuple[str, dict[str, Any]]
 
 async def start_background(ctx: AppContext) -> None:
     """Start the configured connectors under supervision, feeding the order book."""
+    from .obs import start_obs
+
+    start_obs(ctx)  # OBS recording follows the session; idle without CHOTDON_OBS_URL
     from .orders import service_for
 
     service = service_for(ctx)
