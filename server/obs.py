@@ -311,6 +311,7 @@ class RecordingFollower:
         self._want_start = False
         self._want_stop = False
         self._lost_once = False
+        self._record_events = 0  # RecordStateChanged events seen, to spot stale answers
         self.logged: list[_Logged] = []
         self._writes: asyncio.Queue[_Logged] = asyncio.Queue()
         self._kick = asyncio.Event()  # wakes the connection loop
@@ -481,9 +482,12 @@ class RecordingFollower:
 
     async def _reconcile(self, client: ObsClient) -> None:
         """Check liveness and OBS's state, then do what the session asked for."""
+        events_before = self._record_events
         status = await client.request("GetRecordStatus", timeout=self.request_timeout)
-        active = bool(status.get("outputActive"))
-        if active:
+        if self._record_events != events_before:
+            # A RecordStateChanged came in while we waited: it is newer than the answer.
+            active = self.recording
+        elif active := bool(status.get("outputActive")):
             self._lost_once = False
             self._seen_active(status.get("outputDuration"))
         else:
@@ -527,6 +531,7 @@ class RecordingFollower:
     def _on_event(self, event_type: str, data: dict[str, Any]) -> None:
         if event_type != "RecordStateChanged":
             return
+        self._record_events += 1
         path = data.get("outputPath")
         path = path if isinstance(path, str) and path else None
         state = data.get("outputState")
