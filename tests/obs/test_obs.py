@@ -6,11 +6,13 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from chotdon.eventlog import parse_time
 from server.events import iter_events
 from server.obs import (
     ObsAuthError,
@@ -247,3 +249,25 @@ async def test_the_wrong_password_shows_on_the_state_and_nothing_records(
         for task in studio.tasks:
             task.cancel()
         await asyncio.gather(*studio.tasks, return_exceptions=True)
+
+
+async def test_the_studio_finds_the_recording_the_follower_logged(
+    studio: Studio, fake_obs: FakeObs, tmp_path: Path
+) -> None:
+    from studio.events import parse_events
+    from studio.session import read_session_events, recording_from_events
+
+    fake_obs.record_dir = str(tmp_path / "videos")
+    async with following(studio) as follower:
+        session = studio.live.start_session("")
+        await follower.wait_until(lambda: len(follower.logged) == 1)
+        studio.live.stop_session()
+        await follower.wait_until(lambda: len(follower.logged) == 2)
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "live-1.mkv").write_bytes(b"")
+    records = await asyncio.to_thread(read_session_events, tmp_path, session["id"])
+    events = parse_events(records, source="session")
+    path, start = recording_from_events(events, "session", recording=None, start=None, offset=None)
+    assert path == tmp_path / "videos" / "live-1.mkv"
+    started = next(r for r in records if r["type"] == "recording_started")
+    assert start == parse_time(started["t"])
