@@ -437,7 +437,9 @@ class RecordingFollower:
                 continue
             failures = 0
             await self._serve(client)
-            failures = 1  # a connection that worked and broke: retry soon
+            # A connection that worked and broke: retry soon, but never in a tight loop.
+            failures = 1
+            await self._wait_kick(self._backoff(failures, False))
 
     async def _serve(self, client: ObsClient) -> None:
         self.client = client
@@ -610,14 +612,27 @@ class RecordingFollower:
     async def _writer(self) -> None:
         while True:
             entry = await self._writes.get()
-            try:
-                await self._write(entry.session_id, entry.type, entry.t, entry.data)
-            except Exception:
-                logger.exception("could not log %s for session %d", entry.type, entry.session_id)
+            if not await self._write_once(entry):
                 continue
             self.logged.append(entry)
             logger.info("session %d: %s %s", entry.session_id, entry.type, entry.data)
             self._changed()
+
+    async def _write_once(self, entry: _Logged, attempts: int = 5) -> bool:
+        # The database may be busy past its timeout under a burst of comments: the
+        # recording's path is worth a few more tries.
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._write(entry.session_id, entry.type, entry.t, entry.data)
+                return True
+            except Exception:
+                if attempt == attempts:
+                    logger.exception(
+                        "could not log %s for session %d", entry.type, entry.session_id
+                    )
+                    return False
+                await asyncio.sleep(attempt)
+        return False
 
     def _changed(self) -> None:
         self._publish({"type": "obs", "t": _iso(self._now()), "state": self.view()})
