@@ -222,9 +222,9 @@ def _run(**kw: Any) -> None:
     if events is not None:
         from studio.session import recording_from_events
 
-        source = f"session {kw['session']}" if kw["session"] is not None else "the event log"
+        where = f"session {kw['session']}" if kw["session"] is not None else "the event log"
         recording, start_flag = recording_from_events(
-            events, source, recording=recording, start=start_flag, offset=kw["offset"]
+            events, where, recording=recording, start=start_flag, offset=kw["offset"]
         )
     if recording is None:
         raise StudioError("give the RECORDING file (or --session N, whose log names it)")

@@ -145,6 +145,7 @@ def recording_from_events(
     A RECORDING given without a start gets the start of the logged recording of the
     same file name, if there is one."""
     logged = [r for r in logged_recordings(events) if r.path is not None]
+    chosen: LoggedRecording | None
     if recording is None:
         if not logged:
             raise StudioError(
