@@ -122,8 +122,13 @@ class ObsClient:
     ) -> ObsClient:
         """Open, identify (answering the password challenge) and subscribe to outputs."""
         try:
+            # OBS is on this machine or the LAN: never through a proxy from the environment.
             ws = await connect(
-                url, subprotocols=[JSON_SUBPROTOCOL], open_timeout=timeout, max_size=2**22
+                url,
+                subprotocols=[JSON_SUBPROTOCOL],
+                open_timeout=timeout,
+                max_size=2**22,
+                proxy=None,
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise ObsError(f"cannot reach OBS at {url}: {exc}") from None
