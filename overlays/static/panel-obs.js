@@ -53,8 +53,10 @@ function render() {
       h(
         "div",
         { class: "actions" },
-        h("button", { type: "button", id: "obs-start", disabled: !state.connected || state.recording, onclick: () => press("start") }, t("obs.start")),
-        h("button", { type: "button", id: "obs-stop", disabled: !state.connected || !state.recording, onclick: () => press("stop") }, t("obs.stop")),
+        // One button, the one that makes sense now (a disabled twin reads as a choice).
+        recording
+          ? h("button", { type: "button", id: "obs-stop", onclick: () => press("stop") }, t("obs.stop"))
+          : h("button", { type: "button", id: "obs-start", class: "primary", disabled: !state.connected, onclick: () => press("start") }, t("obs.start")),
       ),
     ),
   );
