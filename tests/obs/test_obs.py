@@ -271,3 +271,16 @@ async def test_the_studio_finds_the_recording_the_follower_logged(
     assert path == tmp_path / "videos" / "live-1.mkv"
     started = next(r for r in records if r["type"] == "recording_started")
     assert start == parse_time(started["t"])
+
+
+async def test_an_obs_without_a_password_needs_none() -> None:
+    fake = await FakeObs("").start()
+    try:
+        client = await ObsClient.connect(fake.url, "a password OBS does not ask for")
+        try:
+            assert (await client.request("GetRecordStatus"))["outputActive"] is False
+        finally:
+            await client.close()
+        assert fake.identified == 1 and fake.auth_failures == 0
+    finally:
+        await fake.stop()
