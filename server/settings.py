@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     shopee_shop_id: str = ""
     # The livestream guide signs with the authorised user_id; shop_id is the fallback.
     shopee_user_id: str = ""
+    # Trades for a new access token before the current one expires (they live 4 hours).
+    shopee_refresh_token: str = ""
 
     # OBS recording follows the live session (server.obs): obs-websocket v5 address,
     # for example ws://127.0.0.1:4455; empty turns it off.
