@@ -580,12 +580,18 @@ class RecordingFollower:
 
     def _seen_inactive(self) -> None:
         """GetRecordStatus says nothing records. If we logged a start, the stop event
-        (with the path) may still be on its way: wait one more check for it."""
+        (with the path) may still be on its way: wait one more check for it. If it
+        never comes, the recording was lost (OBS crashed or restarted while we were
+        away): log its end, and record again if the session is still live."""
         if self._open_in is not None and not self._lost_once:
             self._lost_once = True
             return
-        if self._open_in is not None or self.recording:
+        lost = self._open_in is not None
+        if lost or self.recording:
             self._seen_stopped(None)
+        if lost and self.session is not None:
+            logger.warning("OBS lost the recording of session %d: recording again", self.session)
+            self._want_start = True
 
     # -- the session and the log ------------------------------------------------------
 

@@ -284,3 +284,23 @@ async def test_an_obs_without_a_password_needs_none() -> None:
         assert fake.identified == 1 and fake.auth_failures == 0
     finally:
         await fake.stop()
+
+
+async def test_a_recording_lost_while_obs_was_away_is_closed_and_restarted(
+    studio: Studio, fake_obs: FakeObs
+) -> None:
+    async with following(studio, initial_backoff=0.05, check_seconds=0.1) as follower:
+        session = studio.live.start_session("")
+        await follower.wait_until(lambda: len(follower.logged) == 1)
+        await fake_obs.stop()
+        fake_obs.recording = False  # OBS crashed: its recording ended with it
+        await follower.wait_until(lambda: not follower.connected)
+        await fake_obs.start()
+        await follower.wait_until(lambda: len(follower.logged) == 3)
+        types = [(e["type"], e.get("path")) for e in recording_events(studio, session["id"])]
+        assert types == [
+            ("recording_started", None),
+            ("recording_stopped", None),  # OBS never said which file: the log says so
+            ("recording_started", None),
+        ]
+        assert fake_obs.recording and fake_obs.requests.count("StartRecord") == 2
