@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -46,7 +46,7 @@ class Studio:
 
 
 @pytest.fixture
-def studio(tmp_path: Path, fake_obs: FakeObs) -> Studio:
+def studio(tmp_path: Path, fake_obs: FakeObs) -> Iterator[Studio]:
     engine = open_database(tmp_path / "chotdon.db")
     hub = Hub()
     live = LiveService(engine, hub)
