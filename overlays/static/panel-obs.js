@@ -69,15 +69,20 @@ function tick() {
   }
 }
 
-// panel.js builds the live store after its top-level await: wait for it.
+// panel.js builds the live store after its top-level await: wait for it (20 s at
+// most: a page that never gets one, say without a token, stops looking).
 async function livePanel() {
-  while (!window.chotdonPanel) await new Promise((resolve) => setTimeout(resolve, 50));
-  return window.chotdonPanel.live;
+  for (let tries = 0; tries < 400 && !window.chotdonPanel; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return window.chotdonPanel ? window.chotdonPanel.live : null;
 }
 
 const live = await livePanel();
-live.on("snapshot", load);
-live.on("obs", (message) => show(message.state));
-window.chotdonPanel.obs = { get state() { return state; }, load };
-await load();
-setInterval(tick, 1000);
+if (live) {
+  live.on("snapshot", load);
+  live.on("obs", (message) => show(message.state));
+  window.chotdonPanel.obs = { get state() { return state; }, load };
+  await load();
+  setInterval(tick, 1000);
+}
