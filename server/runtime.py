@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from assets import DEMO_DIR
 from server.comments import CommentIn
 from server.connectors import ConnectorError, ConnectorState, Supervisor, build_connector
+from server.obs import start_obs
 
 if TYPE_CHECKING:
     from .context import AppContext
@@ -67,6 +68,7 @@ def configured_connectors(settings: Settings) -> list[tuple[str, dict[str, Any]]
 
 async def start_background(ctx: AppContext) -> None:
     """Start the configured connectors under supervision, feeding the order book."""
+    start_obs(ctx)  # OBS recording follows the session; idle without CHOTDON_OBS_URL
     service = ctx.orders
     service.connector_state(ConnectorState(name="manual", status="live"))
 

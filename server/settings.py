@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # Trades for a new access token before the current one expires (they live 4 hours).
     shopee_refresh_token: str = ""
 
+    # OBS recording follows the live session (server.obs): obs-websocket v5 address,
+    # for example ws://127.0.0.1:4455; empty turns it off.
+    obs_url: str = Field(default="", pattern=r"^(wss?://\S+)?$")
+    obs_password: str = ""
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _host_names(cls, value: Any) -> Any:

@@ -117,7 +117,7 @@ def _load_segments(
 
 
 @click.command()
-@click.argument("recording", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("recording", type=click.Path(path_type=Path, dir_okay=False), required=False)
 @click.option(
     "--events",
     "events_file",
@@ -192,7 +192,7 @@ def _load_segments(
 @click.option("--replan", is_flag=True, help="Plan afresh even if clips.json exists.")
 @click.option("-v", "--verbose", is_flag=True)
 def clips(
-    recording: Path,
+    recording: Path | None,
     events_file: Path | None,
     session: int | None,
     data: Path | None,
@@ -221,6 +221,8 @@ def clips(
     With an event log, there is one candidate per pinned product; without
     one, clips are chosen from what was said. The plan is written to
     OUT/clips.json first; edit it and run again to render your version.
+    When OBS followed the session, RECORDING and --recording-start come from
+    its event log.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
     if min_len > max_len:
@@ -249,7 +251,18 @@ def _run(**kw: Any) -> None:
     from studio.pipeline import Options, make_plan, prepare, render_plan
     from studio.plan import read_plan, write_plan
 
-    recording: Path = kw["recording"]
+    events = _load_events(kw["events_file"], kw["session"], kw["data"])
+    recording: Path | None = kw["recording"]
+    start_flag = _parse_start(kw["recording_start"])
+    if events is not None:
+        from studio.session import recording_from_events
+
+        where = f"session {kw['session']}" if kw["session"] is not None else "the event log"
+        recording, start_flag = recording_from_events(
+            events, where, recording=recording, start=start_flag, offset=kw["offset"]
+        )
+    if recording is None:
+        raise StudioError("give the RECORDING file (or --session N, whose log names it)")
     if not recording.is_file():
         raise StudioError(f"recording not found: {recording}")
     out_dir: Path = kw["out_dir"] or recording.with_name(recording.stem + "-clips")
@@ -266,7 +279,6 @@ def _run(**kw: Any) -> None:
         transcribe_all=kw["transcribe_all"],
         align=kw["align"],
     )
-    events = _load_events(kw["events_file"], kw["session"], kw["data"])
     products = read_catalog(kw["catalog"]) if kw["catalog"] else {}
     source = prepare(
         recording,
@@ -276,7 +288,7 @@ def _run(**kw: Any) -> None:
         segments=lambda regions: _load_segments(
             kw["transcript"], kw["model"], recording, kw["language"], regions
         ),
-        start_flag=_parse_start(kw["recording_start"]),
+        start_flag=start_flag,
         offset=kw["offset"],
     )
     _report_alignment(source)
