@@ -232,6 +232,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(sockets.router)
     app.include_router(orders_api.router)
+    from . import stats_api  # the live numbers and the after-live report
+
+    app.include_router(stats_api.router)
     pages.mount(app, ctx)
     # Added last, so outermost: a foreign Host (DNS rebinding) reaches nothing else.
     app.add_middleware(hosts.HostGuard, extra=settings.allowed_hosts, port=settings.port)
