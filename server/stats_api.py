@@ -175,7 +175,7 @@ def _decisions(conn: Connection, session_id: int) -> dict[str, Any]:
     query = (
         select(
             review_decisions.c.decided_at, review_decisions.c.action, review_decisions.c.text,
-            review_decisions.c.intent, review_decisions.c.items, customers.c.nickname,
+            review_decisions.c.intent, review_decisions.c["items"], customers.c.nickname,
         )
         .join(comments, comments.c.id == review_decisions.c.comment_id)
         .join(customers, customers.c.id == comments.c.customer_id)
