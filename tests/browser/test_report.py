@@ -103,3 +103,40 @@ def test_the_report_speaks_english_and_refuses_without_a_token(
     page.locator("#notice").wait_for()
     assert "helper token" in page.locator("#notice").inner_text()
     fresh.close()
+
+
+def _ingest(api: httpx.Client, cid: str, text: str, user: str) -> None:
+    body = [{"platform": "sim", "id": cid, "user": user, "nickname": user, "text": text}]
+    api.post("/api/comments", json=body).raise_for_status()
+
+
+def test_the_panel_strip_and_the_sold_element_follow_orders(
+    live_server: Any, api: httpx.Client, page: Any
+) -> None:
+    api.post("/api/live/session/start", json={"title": "strip"}).raise_for_status()
+    api.post("/api/live/pin", json={"code": "A1"}).raise_for_status()
+    _ingest(api, "1", "A1 x2", "lan")
+    page.goto(live_server.panel_url())
+    revenue = page.locator("#stats [data-key='revenue'] .stat-value")
+    revenue.wait_for()
+    assert revenue.inner_text() == "300.000 ₫"
+    assert page.locator("#stats [data-key='top'] .stat-value").inner_text() == "A1 ×2"
+
+    _ingest(api, "2", "A1 x1", "minh")  # the order push brings the strip up to date
+    orders = "#stats [data-key='orders'] .stat-value"
+    page.wait_for_function(f'() => document.querySelector("{orders}").textContent === "2"')
+    assert revenue.inner_text() == "450.000 ₫"
+    assert page.locator("#stats [data-key='ordered'] .stat-value").inner_text() == "2/2"
+    session = api.get("/api/live").json()["state"]["session"]["id"]
+    assert page.locator("#stats .stat-report").get_attribute("href") == f"/report/{session}"
+
+    api.post("/api/live/element", json={"element": "sales", "visible": True}).raise_for_status()
+    overlay = page.context.new_page()
+    overlay.goto(live_server.overlay_url())
+    overlay.locator(".sales:not(.hidden)").wait_for()
+    assert overlay.locator(".sales").inner_text() == "Đã bán 3 kg"
+    page.click('#tabs button[data-tab="controls"]')
+    toggle = page.locator('#elements input[data-element="sales"]')
+    assert toggle.is_checked()
+    toggle.uncheck()
+    overlay.locator(".sales.hidden").wait_for(state="attached")
