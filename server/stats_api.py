@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import Connection, distinct, func, select
 
+from chotdon.eventlog import parse_time
 from chotdon.stats import SessionStats, session_stats
 from overlays import STATIC_DIR
 
 from . import report
 from .api import Helper
 from .app import AppContext
-from .db import comments, customers, live_sessions, order_lines, review_decisions
+from .db import comments, customers, live_sessions, order_lines, review_decisions, utcnow_iso
 from .errors import NotFound
 from .events import iter_events
 
@@ -96,7 +96,8 @@ def _numbers(
     ctx: AppContext, conn: Connection, session_id: int
 ) -> tuple[dict[str, Any], SessionStats]:
     row = _session_row(conn, session_id)
-    until = None if row.stopped_at else datetime.now(UTC)  # a running session reaches "now"
+    # A running session reaches "now", read from the clock the event log is written with.
+    until = None if row.stopped_at else parse_time(utcnow_iso())
     stats = session_stats(iter_events(conn, session_id), until=until)
     body = stats.to_json()
     for product in body["products"]:

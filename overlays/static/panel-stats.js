@@ -24,7 +24,7 @@ function render(root, stats) {
   root.replaceChildren(
     cell("revenue", t("stats.revenue"), formatVnd(stats.revenue)),
     cell("orders", t("stats.orders"), String(stats.orders)),
-    cell("pace", "", t("stats.per_minute", { orders: minute.orders, comments: minute.comments })),
+    cell("pace", t("stats.pace"), t("stats.per_minute", { orders: minute.orders, comments: minute.comments })),
     cell("review", t("stats.review"), String(stats.review_queue)),
     cell("ordered", t("stats.ordered"), `${stats.commenters_ordered}/${stats.commenters}`),
     cell("top", t("stats.top"), top || "—"),
