@@ -19,7 +19,7 @@ after-live report and the studio count the same way:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "PinSpan",
     "ProductStats",
     "SessionStats",
+    "StatsCounter",
     "iso_minute",
     "line_amount",
     "session_stats",
@@ -145,22 +146,9 @@ def session_stats(
 ) -> SessionStats:
     """Count one session's records (in log order). ``until`` extends the minute range
     to "now" for a session still running; records of unknown types are ignored."""
-    stats = SessionStats()
-    timed = [(parse_time(r["t"]), r) for r in records if r.get("type") in _COUNTED]
-    minutes: dict[datetime, Minute] = {}
-    products: dict[str, ProductStats] = {}
-    pins: list[PinSpan] = []
-    for moment, record in timed:
-        minute = minutes.setdefault(_floor_minute(moment), Minute(_floor_minute(moment)))
-        _count(stats, minute, products, pins, moment, record)
-    if not timed:
-        return stats
-    first = min(moment for moment, _ in timed)
-    last = max([moment for moment, _ in timed] + ([until] if until else []))
-    stats.per_minute = _timeline(minutes, first, last, pins)
-    stats.products = sorted(products.values(), key=lambda p: (-p.revenue, -p.qty, p.code))
-    stats.pins = pins
-    return stats
+    counter = StatsCounter()
+    counter.feed(records)
+    return counter.result(until)
 
 
 _COUNTED = frozenset(
@@ -174,6 +162,64 @@ _COUNTED = frozenset(
         EventType.ORDER_CANCELLED,
     }
 )
+_PIN_EVENTS = frozenset(
+    {
+        EventType.SESSION_STARTED,
+        EventType.SESSION_STOPPED,
+        EventType.PRODUCT_PINNED,
+        EventType.PRODUCT_UNPINNED,
+    }
+)
+
+
+def _minute_key(value: str) -> str:
+    """``2026-12-02T12:41`` for a record's time. The server writes ``...Z`` times, cut
+    without parsing (a long live has tens of thousands of comments); others are parsed."""
+    if len(value) >= 17 and value[10] == "T" and value[16] in ":Z" and value.endswith("Z"):
+        return value[:16]
+    return iso_minute(parse_time(value))[:16]
+
+
+def _key_time(key: str) -> datetime:
+    return datetime.fromisoformat(key).replace(tzinfo=UTC)
+
+
+class StatsCounter:
+    """:func:`session_stats`, fed as the log grows: a live session's numbers are asked
+    for every few seconds, and only the records since the last time need counting."""
+
+    def __init__(self) -> None:
+        self.totals = SessionStats()
+        self.minutes: dict[str, Minute] = {}
+        self.products: dict[str, ProductStats] = {}
+        self.pins: list[PinSpan] = []
+
+    def feed(self, records: Iterable[Mapping[str, Any]]) -> None:
+        for record in records:
+            kind = record.get("type")
+            if kind not in _COUNTED:
+                continue
+            key = _minute_key(record["t"])
+            minute = self.minutes.get(key)
+            if minute is None:
+                minute = self.minutes[key] = Minute(_key_time(key))
+            moment = parse_time(record["t"]) if kind in _PIN_EVENTS else minute.start
+            _count(self.totals, minute, self.products, self.pins, moment, record)
+
+    def result(self, until: datetime | None = None) -> SessionStats:
+        """The numbers so far, as a new :class:`SessionStats` (the counter keeps counting)."""
+        totals = self.totals
+        stats = replace(totals, per_minute=[], products=[], pins=list(self.pins))
+        if not self.minutes:
+            return stats
+        first = _key_time(min(self.minutes))
+        last = _key_time(max(self.minutes))
+        if until is not None:
+            last = max(last, _floor_minute(until.astimezone(UTC)))
+        stats.per_minute = _timeline(self.minutes, first, last, self.pins)
+        products = [replace(p) for p in self.products.values()]
+        stats.products = sorted(products, key=lambda p: (-p.revenue, -p.qty, p.code))
+        return stats
 
 
 def _count(
@@ -238,24 +284,25 @@ def _end_pin(pins: list[PinSpan], moment: datetime) -> None:
 
 
 def _timeline(
-    minutes: dict[datetime, Minute], first: datetime, last: datetime, pins: list[PinSpan]
+    minutes: dict[str, Minute], first: datetime, last: datetime, pins: list[PinSpan]
 ) -> list[Minute]:
     out: list[Minute] = []
-    start = _floor_minute(first)
+    start = first
     while start <= last:
-        minute = minutes.get(start) or Minute(start)
-        minute.pinned = _on_screen(pins, start, start + MINUTE, last)
+        counted = minutes.get(start.strftime("%Y-%m-%dT%H:%M"))
+        minute = replace(counted) if counted else Minute(start)
+        minute.pinned = _on_screen(pins, start, start + MINUTE)
         out.append(minute)
         start += MINUTE
     return out
 
 
-def _on_screen(pins: list[PinSpan], start: datetime, end: datetime, last: datetime) -> str | None:
+def _on_screen(pins: list[PinSpan], start: datetime, end: datetime) -> str | None:
     """The code on screen for the longest part of [start, end); the later one on a tie."""
     best: tuple[timedelta, int] | None = None
     code = None
     for index, pin in enumerate(pins):
-        overlap = min(end, pin.end or max(last, end)) - max(start, pin.start)
+        overlap = min(end, pin.end or end) - max(start, pin.start)
         if overlap > timedelta(0) and (best is None or (overlap, index) >= best):
             best, code = (overlap, index), pin.code
     return code

@@ -12,22 +12,31 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
+from collections import OrderedDict
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import Connection, distinct, func, select
+from sqlalchemy import Connection, Engine, distinct, func, select
 
 from chotdon.eventlog import parse_time
-from chotdon.stats import SessionStats, session_stats
+from chotdon.stats import SessionStats, StatsCounter
 from overlays import STATIC_DIR
 
 from . import report
 from .api import Helper
 from .app import AppContext
-from .db import comments, customers, live_sessions, order_lines, review_decisions, utcnow_iso
+from .db import (
+    comments,
+    customers,
+    events,
+    live_sessions,
+    order_lines,
+    review_decisions,
+    utcnow_iso,
+)
 from .errors import NotFound
-from .events import iter_events
 
 __all__ = ["router"]
 
@@ -36,6 +45,12 @@ router = APIRouter()
 
 Lang = Literal["vi", "en", "id"]
 MAX_LISTED = 200  # questions and decisions listed in the report
+CACHED_SESSIONS = 8
+# Per database: session id -> (last event id counted, its counter). Routes run on the
+# event loop, one at a time, so a counter is never fed twice at once.
+_counters: weakref.WeakKeyDictionary[Engine, OrderedDict[int, tuple[int, StatsCounter]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @router.get("/api/sessions/{session_id}/stats")
@@ -98,7 +113,7 @@ def _numbers(
     row = _session_row(conn, session_id)
     # A running session reaches "now", read from the clock the event log is written with.
     until = None if row.stopped_at else parse_time(utcnow_iso())
-    stats = session_stats(iter_events(conn, session_id), until=until)
+    stats = _counted(ctx.engine, conn, session_id).result(until)
     body = stats.to_json()
     for product in body["products"]:
         known = ctx.live.products.get(product["code"]) or {}
@@ -119,6 +134,24 @@ def _numbers(
         commenters_ordered=_commenters_ordered(conn, session_id),
     )
     return body, stats
+
+
+def _counted(engine: Engine, conn: Connection, session_id: int) -> StatsCounter:
+    """The session's counter, fed with the log entries written since it last counted."""
+    cache = _counters.setdefault(engine, OrderedDict())
+    last_id, counter = cache.pop(session_id, (0, StatsCounter()))
+    query = (
+        select(events.c.id, events.c.t, events.c.type, events.c.data)
+        .where(events.c.session_id == session_id, events.c.id > last_id)
+        .order_by(events.c.id)
+    )
+    for event_id, t, type_, data in conn.execute(query):
+        counter.feed([{"t": t, "type": type_, **json.loads(data)}])
+        last_id = event_id
+    cache[session_id] = (last_id, counter)
+    while len(cache) > CACHED_SESSIONS:
+        cache.popitem(last=False)  # the least recently asked for
+    return counter
 
 
 def _count(conn: Connection, column: Any, *where: Any) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from chotdon.stats import session_stats
 from server.app import create_app
 from server.settings import Settings
 from tests.orders.conftest import AUTH, Api, comment, make_settings
@@ -99,3 +100,23 @@ def test_the_route_needs_the_helper_token_and_a_real_session(api: Api) -> None:
     assert api.client.get("/api/sessions/1/stats").status_code == 401
     missing = api.client.get("/api/sessions/99/stats", headers=AUTH)
     assert missing.status_code == 404 and missing.json()["field"] == "session"
+
+
+def test_numbers_asked_during_the_live_match_a_full_count_after(api: Api, clock: Clock) -> None:
+    api.post("/api/live/session/start", {})
+    api.pin("A1")
+    api.ingest(comment("1", "A1 x2"))
+    session = api.state()["session"]["id"]
+    early = api.get(f"/api/sessions/{session}/stats")  # the counter is primed here
+    clock.at(70)
+    api.pin("B4")
+    api.ingest(comment("2", "B4 x1", user="minh"), comment("3", "hủy"))
+    clock.at(130)
+    api.post("/api/live/session/stop", {})
+    later = api.get(f"/api/sessions/{session}/stats")
+    raw = api.client.get(f"/api/sessions/{session}/events", headers=AUTH).text
+    full = session_stats([json.loads(line) for line in raw.splitlines()]).to_json()
+    assert early["orders"] == 1 and early["revenue"] == 300_000
+    for key in ("orders", "cancels", "revenue", "comments", "per_minute", "pins"):
+        assert later[key] == full[key], key
+    assert [(p["code"], p["qty"]) for p in later["products"]] == [("B4", 1), ("A1", 0)]
