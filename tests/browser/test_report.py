@@ -96,6 +96,10 @@ def test_the_report_speaks_english_and_refuses_without_a_token(
     wide.wait_for_selector("body[data-ready='1']")
     assert wide.locator("h1").inner_text() == "Live session report"
     assert "Orders per minute" in wide.locator("#timeline svg").inner_html()
+    wide.emulate_media(media="print")  # what the print button gives: A4, no buttons
+    assert not wide.locator("#print").is_visible() and wide.locator("#timeline svg").is_visible()
+    printed = wide.pdf(prefer_css_page_size=True)
+    assert b"/MediaBox [0 0 594.95996 841.91998]" in printed
 
     fresh = wide.context.browser.new_context()
     page = fresh.new_page()
