@@ -56,7 +56,8 @@ export function mountStats(root) {
     clearTimeout(timer);
     soonPending = false;
     hook();
-    if (!busy) {
+    if (!busy && !document.hidden) {
+      // A phone in a pocket asks nothing; coming back asks at once (visibilitychange).
       busy = true;
       try {
         await refresh(root);
@@ -83,6 +84,7 @@ export function mountStats(root) {
     live.on("comments", soon);
     live.subscribe(soon); // a session started or stopped
   };
+  document.addEventListener("visibilitychange", soon);
   run();
 }
 
