@@ -27,6 +27,7 @@ NON_JSON = {
     ("GET", "/overlay"),
     ("GET", "/theme.css"),
     ("GET", "/placeholder.png"),
+    ("GET", "/report/{session_id}"),
 }
 
 COVERED = {
@@ -74,6 +75,10 @@ COVERED = {
     ("GET", "/api/customers/{customer_id}"),
     ("PATCH", "/api/customers/{customer_id}"),
     ("GET", "/api/connectors"),
+    ("GET", "/api/sessions/{session_id}/stats"),
+    ("GET", "/api/sessions/{session_id}/report"),
+    ("GET", "/api/sessions/{session_id}/report/{chart}.svg"),
+    ("GET", "/api/sessions/{session_id}/report.{kind}"),
 }
 
 CATALOG_IMPORT = ("POST", "/api/catalog/import")
