@@ -226,12 +226,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _add_error_handlers(app)
 
-    from . import api, hosts, pages, sockets
+    from . import api, hosts, pages, setup_api, sockets
     from .orders import api as orders_api
 
     app.include_router(api.router)
     app.include_router(sockets.router)
     app.include_router(orders_api.router)
+    setup_api.install(app)  # the setup page; runs the app with what setup.json holds
     pages.mount(app, ctx)
     # Added last, so outermost: a foreign Host (DNS rebinding) reaches nothing else.
     app.add_middleware(hosts.HostGuard, extra=settings.allowed_hosts, port=settings.port)

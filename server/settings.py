@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False
     language: Language = "vi"
+    # Shown on the setup page and in reports; also set from the page (server.setup).
+    shop_name: str = Field(default="", max_length=100)
 
     helper_token: str | None = Field(default=None, min_length=8)
     overlay_key: str | None = Field(default=None, min_length=8)
@@ -77,6 +79,16 @@ class Settings(BaseSettings):
     shopee_shop_id: str = ""
     # The livestream guide signs with the authorised user_id; shop_id is the fallback.
     shopee_user_id: str = ""
+    # Where the platform APIs live: Shopee's sandbox is https://partner.test-stable.shopeemobile.com;
+    # tests point both at loopback fakes. Environment only, never on the setup page.
+    facebook_base_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://\S+$")
+    shopee_base_url: str = Field(
+        default="https://partner.shopeemobile.com", pattern=r"^https?://\S+$"
+    )
+
+    # OBS Studio's obs-websocket v5 (OBS 28+), e.g. ws://127.0.0.1:4455.
+    obs_url: str = ""
+    obs_password: str = ""
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
