@@ -92,7 +92,7 @@ class FakeOBS:
 
     @property
     def url(self) -> str:
-        host, port = list(self._server.sockets)[0].getsockname()[:2]
+        host, port = next(iter(self._server.sockets)).getsockname()[:2]
         return f"ws://{host}:{port}"
 
     async def start(self) -> None:
