@@ -61,7 +61,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
         try:
             headers = {"Authorization": f"Bearer {TOKEN}"}
-            httpx.put(f"{base}/api/setup", json={**SHOP, "obs_url": obs.url}, headers=headers).raise_for_status()
+            shop = {**SHOP, "obs_url": obs.url}
+            httpx.put(f"{base}/api/setup", json=shop, headers=headers).raise_for_status()
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 1720})
