@@ -154,10 +154,11 @@ async def _obs(settings: Settings) -> Probe:
         return Probe("obs", False, "missing", vars={"field": "obs_url"})
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+    from websockets.typing import Subprotocol
 
     try:
         async with connect(
-            settings.obs_url, subprotocols=["obswebsocket.json"], open_timeout=TIMEOUT
+            settings.obs_url, subprotocols=[Subprotocol("obswebsocket.json")], open_timeout=TIMEOUT
         ) as ws:
             hello = json.loads(await ws.recv())
             data = hello.get("d") or {}
