@@ -119,6 +119,10 @@ def test_saved_values_are_owner_only_and_used_after_a_restart(data_dir: Path) ->
         assert settings.facebook_page_token == SECRET_VALUES["facebook_page_token"]
         assert client.app.state.ctx.live.extra["payment_qr"] is True  # type: ignore[attr-defined]
         assert field(client, "tiktok_unique_id")["value"] == "tiem.hatde"
+        # the connectors started at boot are those setup.json turns on
+        states = {c["name"]: c for c in client.get("/api/connectors").json()}
+        assert {"tiktok", "facebook", "shopee"} <= set(states)
+        assert "TikTokLive" in states["tiktok"]["last_error"]  # the optional library
 
 
 def test_a_world_readable_setup_file_is_made_owner_only(data_dir: Path) -> None:
