@@ -28,6 +28,7 @@ from tests.connectors.test_shopee import TOKEN as SHOPEE_TOKEN
 
 from .conftest import AUTH, HELPER, OVERLAY, make_settings
 from .setup_fakes import LoopThread, expected_auth, loop_thread
+from .test_error_shape import _bad_requests, assert_error_shape
 
 # The laptop: a loopback client talking to a loopback Host.
 LAPTOP = {"base_url": "http://127.0.0.1:8800", "client": ("127.0.0.1", 50000)}
@@ -307,6 +308,32 @@ def test_a_body_that_is_not_an_object_is_refused(data_dir: Path) -> None:
         reply = client.put("/api/setup", json=["shop_name"])
         assert reply.status_code == 422
         assert set(reply.json()) == {"error", "field"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/setup"),
+        ("PUT", "/api/setup"),
+        ("PATCH", "/api/setup"),
+        ("POST", "/api/setup/test/{platform}"),
+    ],
+)
+def test_bad_requests_from_the_laptop_get_the_one_error_shape(
+    data_dir: Path, method: str, path: str
+) -> None:
+    refused = 0
+    with laptop(data_dir) as client:
+        del client.headers["Authorization"]  # the battery brings its own
+        # PUT gets the same bad bodies as PATCH
+        for request in _bad_requests("PATCH" if method == "PUT" else method, path):
+            response = client.request(method, **request)
+            assert response.status_code < 500, f"{method} {request}: {response.text}"
+            if response.status_code >= 400:
+                refused += 1
+                assert_error_shape(response)
+    assert refused
+    assert not (data_dir / FILE_NAME).exists()
 
 
 # -- the laptop only -------------------------------------------------------------------
