@@ -33,7 +33,7 @@ __all__ = [
     "FIELDS",
     "FILE_NAME",
     "SECRETS",
-    "Field",
+    "SetupField",
     "SetupStore",
     "env_name",
     "mask",
@@ -49,7 +49,7 @@ Kind = Literal["text", "secret", "number", "bool"]
 
 
 @dataclass(frozen=True)
-class Field:
+class SetupField:
     """One field of the page: its :class:`Settings` name, how it is edited, its longest value."""
 
     name: str
@@ -57,24 +57,24 @@ class Field:
     max_length: int = 200
 
 
-FIELDS: tuple[Field, ...] = (
-    Field("shop_name", max_length=100),
-    Field("tiktok_unique_id", max_length=40),
-    Field("tiktok_sign_api_key", "secret", 500),
-    Field("facebook_page_token", "secret", 1000),
-    Field("shopee_partner_id", max_length=20),
-    Field("shopee_partner_key", "secret", 500),
-    Field("shopee_shop_id", max_length=20),
-    Field("shopee_user_id", max_length=20),
-    Field("shopee_access_token", "secret", 500),
-    Field("shopee_session_id", max_length=30),
-    Field("bank_bin", max_length=6),
-    Field("bank_account", max_length=30),
-    Field("bank_account_name", max_length=50),
-    Field("obs_url", max_length=200),
-    Field("obs_password", "secret", 200),
-    Field("order_confidence", "number"),
-    Field("mask_nicknames", "bool"),
+FIELDS: tuple[SetupField, ...] = (
+    SetupField("shop_name", max_length=100),
+    SetupField("tiktok_unique_id", max_length=40),
+    SetupField("tiktok_sign_api_key", "secret", 500),
+    SetupField("facebook_page_token", "secret", 1000),
+    SetupField("shopee_partner_id", max_length=20),
+    SetupField("shopee_partner_key", "secret", 500),
+    SetupField("shopee_shop_id", max_length=20),
+    SetupField("shopee_user_id", max_length=20),
+    SetupField("shopee_access_token", "secret", 500),
+    SetupField("shopee_session_id", max_length=30),
+    SetupField("bank_bin", max_length=6),
+    SetupField("bank_account", max_length=30),
+    SetupField("bank_account_name", max_length=50),
+    SetupField("obs_url", max_length=200),
+    SetupField("obs_password", "secret", 200),
+    SetupField("order_confidence", "number"),
+    SetupField("mask_nicknames", "bool"),
 )
 _BY_NAME = {f.name: f for f in FIELDS}
 SECRETS = frozenset(f.name for f in FIELDS if f.kind == "secret")
