@@ -108,8 +108,13 @@ class FakeOBS:
         hello: dict[str, Any] = {"obsWebSocketVersion": self.VERSION, "rpcVersion": 1}
         if self.password:
             hello["authentication"] = {"challenge": self.challenge, "salt": self.salt}
+        from websockets.exceptions import ConnectionClosed
+
         await ws.send(json.dumps({"op": 0, "d": hello}))
-        identify = json.loads(await ws.recv())
+        try:
+            identify = json.loads(await ws.recv())
+        except ConnectionClosed:
+            return  # the client gave up after Hello (no password to offer)
         given = identify.get("d", {}).get("authentication")
         if identify.get("op") != 1:
             await ws.close(4007, "Not identified.")  # NotIdentified
