@@ -64,7 +64,9 @@ def _open(page: Any, url: str) -> None:
 
 def test_fill_save_reload_and_test_connections(setup_server: Setup, page: Any) -> None:
     page.set_viewport_size({"width": 900, "height": 1000})  # the laptop
-    _open(page, f"{setup_server.base_url}/setup#token={HELPER}")
+    page.goto(f"{setup_server.base_url}/")  # the laptop page links to the setup page
+    page.click("#open-setup")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
     expect(page.locator("h1")).to_have_text("Cài đặt")
     expect(page.locator("#card-facebook h2")).to_have_text("Facebook Live")
 
@@ -80,7 +82,7 @@ def test_fill_save_reload_and_test_connections(setup_server: Setup, page: Any) -
     page.click("#save")
     expect(page.locator("#saved")).to_have_text("Đã lưu và áp dụng ngay")
 
-    page.reload()  # no #token now: the page finds it through /api/join, on the laptop only
+    page.reload()  # no #token: the page finds it through /api/join, on the laptop only
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     expect(page.locator("#f-shop_name")).to_have_value("Tiệm Hạt Dẻ Cô Ba")
     expect(page.locator("#f-tiktok_unique_id")).to_have_value("tiem.hatde")
@@ -137,3 +139,22 @@ def test_the_page_speaks_english_and_indonesian(setup_server: Setup, page: Any) 
     _open(page, f"{setup_server.base_url}/setup?lang=id#token={HELPER}")
     expect(page.locator("#save")).to_have_text("Simpan pengaturan")
     expect(page.locator("label[for=f-bank_account]")).to_have_text("Nomor rekening")
+
+
+def test_a_saved_secret_can_be_cleared(setup_server: Setup, page: Any) -> None:
+    import httpx
+
+    auth = {"Authorization": f"Bearer {HELPER}"}
+    saved = httpx.patch(
+        f"{setup_server.base_url}/api/setup", json={"obs_password": OBS_PASSWORD}, headers=auth
+    )
+    saved.raise_for_status()
+    _open(page, f"{setup_server.base_url}/setup#token={HELPER}")
+    page.click('[data-clear="obs_password"]')
+    expect(page.locator("#f-obs_password")).to_have_attribute("placeholder", "Sẽ xoá khi lưu")
+    page.click("#save")
+    expect(page.locator("#saved")).to_have_text("Đã lưu và áp dụng ngay")
+    expect(page.locator("#f-obs_password")).to_have_attribute("placeholder", "Chưa đặt")
+    expect(page.locator('[data-clear="obs_password"]')).to_have_count(0)
+    stored = httpx.get(f"{setup_server.base_url}/api/setup", headers=auth).json()
+    assert stored["fields"]["obs_password"]["set"] is False
