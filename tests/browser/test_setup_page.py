@@ -158,3 +158,27 @@ def test_a_saved_secret_can_be_cleared(setup_server: Setup, page: Any) -> None:
     expect(page.locator('[data-clear="obs_password"]')).to_have_count(0)
     stored = httpx.get(f"{setup_server.base_url}/api/setup", headers=auth).json()
     assert stored["fields"]["obs_password"]["set"] is False
+
+
+def test_a_field_set_by_the_environment_is_read_only(
+    tmp_path: Path, page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHOTDON_SHOP_NAME", "Tiệm từ biến môi trường")
+    settings = Settings(
+        data_dir=tmp_path / "data", helper_token=HELPER, overlay_key=OVERLAY, demo_comments=False
+    )
+    server, thread, _app = start_server(settings)
+    try:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        _open(page, f"http://127.0.0.1:{port}/setup#token={HELPER}")
+        box = page.locator("#f-shop_name")
+        expect(box).to_have_value("Tiệm từ biến môi trường")
+        expect(box).to_be_disabled()
+        expect(page.locator("#row-shop_name .locked")).to_have_text(
+            "Đặt bởi biến môi trường CHOTDON_SHOP_NAME, không sửa ở đây được"
+        )
+        page.click("#save")  # the rest still saves; the locked field is not sent
+        expect(page.locator("#saved")).to_have_text("Đã lưu và áp dụng ngay")
+    finally:
+        server.should_exit = True
+        thread.join(20)
