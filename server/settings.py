@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     shopee_shop_id: str = ""
     # The livestream guide signs with the authorised user_id; shop_id is the fallback.
     shopee_user_id: str = ""
+    # Trades for a new access token before the current one expires (they live 4 hours).
+    shopee_refresh_token: str = ""
     # Where the platform APIs live: Shopee's sandbox is https://partner.test-stable.shopeemobile.com;
     # tests point both at loopback fakes. Environment only, never on the setup page.
     facebook_base_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://\S+$")
