@@ -67,6 +67,7 @@ FIELDS: tuple[SetupField, ...] = (
     SetupField("shopee_shop_id", max_length=20),
     SetupField("shopee_user_id", max_length=20),
     SetupField("shopee_access_token", "secret", 500),
+    SetupField("shopee_refresh_token", "secret", 500),
     SetupField("shopee_session_id", max_length=30),
     SetupField("bank_bin", max_length=6),
     SetupField("bank_account", max_length=30),
@@ -87,7 +88,7 @@ _SHOPEE_REQUIRED = (
     "shopee_access_token",
     "shopee_session_id",
 )
-_SHOPEE_ANY = (*_SHOPEE_REQUIRED, "shopee_shop_id", "shopee_user_id")
+_SHOPEE_ANY = (*_SHOPEE_REQUIRED, "shopee_shop_id", "shopee_user_id", "shopee_refresh_token")
 
 
 def env_name(name: str) -> str:

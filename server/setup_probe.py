@@ -24,11 +24,14 @@ import importlib
 import importlib.util
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import httpx
 
+from .connectors._http import get_json
 from .connectors.base import ConnectorError
 from .connectors.facebook import error_from_graph
 from .connectors.shopee import ShopeeConnector, error_from_shopee
@@ -44,6 +47,7 @@ PLATFORMS: tuple[Platform, ...] = ("tiktok", "facebook", "shopee", "obs")
 TIMEOUT = 10.0  # seconds for one probe, connection included
 OBS_AUTH_FAILED = 4009  # obs-websocket's close code for a wrong password
 _FACEBOOK_VERSION = "v21.0"
+Checker = Callable[[httpx.Response, Any], ConnectorError | None]
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ async def _facebook(settings: Settings) -> Probe:
         "fields": "id,status,creation_time",
         "access_token": token,
     }
-    body = await _get(url, params, "Facebook")
+    body = await _get(url, params, "Facebook", error_from_graph)
     videos = [v for v in body.get("data") or [] if isinstance(v, dict) and v.get("id")]
     if not videos:
         return Probe("facebook", True, "facebook_no_live")
@@ -112,13 +116,10 @@ async def _facebook(settings: Settings) -> Probe:
     return Probe("facebook", True, "facebook_live", vars={"video": str(newest["id"])})
 
 
-async def _get(url: str, params: dict[str, Any], what: str) -> Any:
-    from .connectors._http import get_json
-
+async def _get(url: str, params: dict[str, Any], what: str, check: Checker) -> Any:
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         response, body = await get_json(client, url, params, what=what)
-    checker = error_from_graph if what == "Facebook" else error_from_shopee
-    error = checker(response, body)
+    error = check(response, body)
     if error is not None:
         raise error
     return body
@@ -136,7 +137,15 @@ async def _shopee(settings: Settings) -> Probe:
         user_id=settings.shopee_user_id or None,
         base_url=settings.shopee_base_url,
     )
-    body = await _get(connector.url, connector.params(), "Shopee")
+    params = connector.params()
+    owner = "user_id" if "user_id" in params else "shop_id"
+    sent = time.time()
+
+    def check(response: httpx.Response, body: Any) -> ConnectorError | None:
+        # Which id signed and when: a rejected signature then names its likely cause.
+        return error_from_shopee(response, body, owner_param=owner, local_time=sent)
+
+    body = await _get(connector.url, params, "Shopee", check)
     payload = body.get("response") if isinstance(body.get("response"), dict) else {}
     comments = payload.get("list") or payload.get("comment_list") or []
     count = len(comments) if isinstance(comments, list) else 0

@@ -15,6 +15,7 @@ const SECTIONS = [
       "shopee_shop_id",
       "shopee_user_id",
       "shopee_access_token",
+      "shopee_refresh_token",
       "shopee_session_id",
     ],
     test: "shopee",

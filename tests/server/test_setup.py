@@ -36,6 +36,7 @@ SECRET_VALUES = {
     "facebook_page_token": "EAAB-secret-page-token-9876",
     "shopee_partner_key": "shpk-secret-partner-key-5555",
     "shopee_access_token": "shopee-secret-access-4444",
+    "shopee_refresh_token": "shopee-secret-refresh-1111",
     "obs_password": "obs-secret-pass-3333",
     "tiktok_sign_api_key": "euler-secret-key-2222",
 }
@@ -461,7 +462,9 @@ def test_facebook_test_finds_the_live_video(data_dir: Path, fakes: LoopThread) -
 
 
 def test_shopee_test_makes_a_signed_call(data_dir: Path, fakes: LoopThread) -> None:
-    server = fakes.http(FakeShopee([]))
+    shopee = FakeShopee([], token_expires=int(time.time()) + 3600)
+    shopee.now = time.time()  # the fake's clock is Shopee's; ours is real here
+    server = fakes.http(shopee)
     secrets = {"shopee_partner_key": PARTNER_KEY, "shopee_access_token": SHOPEE_TOKEN}
     with laptop(data_dir, shopee_base_url=server.base_url) as client:
         client.patch("/api/setup", json={**SHOPEE_FORM, **secrets}).raise_for_status()
