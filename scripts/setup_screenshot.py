@@ -65,7 +65,7 @@ def main() -> None:
             httpx.put(f"{base}/api/setup", json=shop, headers=headers).raise_for_status()
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 1720})
+                page = browser.new_page(viewport={"width": 1280, "height": 1840})
                 page.goto(f"{base}/setup#token={TOKEN}")
                 page.wait_for_selector("body[data-ready=true]")
                 page.click("#test-obs")
