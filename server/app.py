@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chotdon.catalog import CatalogError
 
-from . import api, hosts, obs_api, pages, protocol, routemarks, sockets, stats_api
+from . import api, hosts, obs_api, pages, protocol, routemarks, setup_api, sockets, stats_api
 from .authgate import TokenFirst
 from .context import AppContext, build_context
 from .db import utcnow_iso
@@ -183,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    setup_api.install(app)  # the setup page; runs the app with what setup.json holds
     pages.mount(app, ctx)
     # Added last, so outermost: a foreign Host (DNS rebinding) reaches nothing else.
     app.add_middleware(hosts.HostGuard, extra=settings.allowed_hosts, port=settings.port)

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False
     language: Language = "vi"
+    # Shown on the setup page and in reports; also set from the page (server.setup).
+    shop_name: str = Field(default="", max_length=100)
 
     helper_token: str | None = Field(default=None, min_length=8)
     overlay_key: str | None = Field(default=None, min_length=8)
@@ -83,6 +85,12 @@ class Settings(BaseSettings):
     shopee_user_id: str = ""
     # Trades for a new access token before the current one expires (they live 4 hours).
     shopee_refresh_token: str = ""
+    # Where the platform APIs live: Shopee's sandbox is https://partner.test-stable.shopeemobile.com;
+    # tests point both at loopback fakes. Environment only, never on the setup page.
+    facebook_base_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://\S+$")
+    shopee_base_url: str = Field(
+        default="https://partner.shopeemobile.com", pattern=r"^https?://\S+$"
+    )
 
     # OBS recording follows the live session (server.obs): obs-websocket v5 address,
     # for example ws://127.0.0.1:4455; empty turns it off.
