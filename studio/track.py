@@ -27,6 +27,7 @@ import ctypes
 import itertools
 import logging
 import math
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,6 +63,9 @@ log = logging.getLogger(__name__)
 Cue = Literal["face", "body", "motion"]
 FACE_MIN_SCORE = 60  # yuface scores 0-100; text and patterned cloth stay well below
 FACE_MEMORY_S = 1.0  # after a face, hold (not guess from motion) for this long
+# Cells that held text in the last 8 samples (2 s) and kept changing stay masked:
+# a clock's or a feed's strokes move within the same area.
+TEXT_MEMORY = 8
 
 
 class Box(NamedTuple):
@@ -177,13 +181,13 @@ def _hog() -> Any:
 
 def detect_bodies(frame: np.ndarray, min_weight: float = 0.5) -> list[Box]:
     """People (HOG + linear SVM, 64x128 window) in a BGR frame, strongest first.
-    The frame is enlarged to 360 rows first: a seated seller fills the frame's
-    height, and the window needs 128 rows of her."""
+    The frame is enlarged to 270 rows first: a seated seller fills the frame's
+    height, and the window needs 128 rows of her (about half the frame)."""
     import cv2
 
-    scale = max(1.0, 360 / frame.shape[0])
+    scale = max(1.0, 270 / frame.shape[0])
     big = cv2.resize(frame, None, fx=scale, fy=scale) if scale > 1 else frame
-    rects, weights = _hog().detectMultiScale(big, winStride=(8, 8), padding=(8, 8), scale=1.08)
+    rects, weights = _hog().detectMultiScale(big, winStride=(8, 8), padding=(8, 8), scale=1.1)
     found = [
         (float(weight), Box(*(float(v) / scale for v in rect)))
         for rect, weight in zip(rects, np.ravel(weights), strict=True)
@@ -316,28 +320,53 @@ def overlay_mask(elements: Iterable[str], width: int, height: int) -> np.ndarray
     return mask
 
 
-def text_mask(gray: np.ndarray) -> np.ndarray:
-    """Where a frame holds text: strokes (morphological gradient) joined along
-    rows into wide, short, dense blocks. A face or a body makes tall or sparse
-    blocks and stays unmasked; thin lines (a grid, a table edge) are too thin."""
+CELL = 8  # px of a 320 px wide analysis frame
+
+
+def _cells(mask: np.ndarray, size: int) -> np.ndarray:
+    """The fraction of set pixels in each ``size`` x ``size`` cell (whole cells only)."""
+    rows, cols = mask.shape[0] // size, mask.shape[1] // size
+    trimmed = mask[: rows * size, : cols * size].astype(np.float32)
+    return np.asarray(trimmed.reshape(rows, size, cols, size).mean(axis=(1, 3)))
+
+
+def _pixels(cells: np.ndarray, shape: tuple[int, ...], size: int) -> np.ndarray:
+    """A cell map back to a pixel mask of ``shape`` (the ragged margin unset)."""
+    mask = np.zeros(shape[:2], dtype=bool)
+    grown = np.kron(cells.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)
+    mask[: grown.shape[0], : grown.shape[1]] = grown
+    return mask
+
+
+def text_cells(gray: np.ndarray) -> np.ndarray:
+    """Which cells hold text: dense with thin, high-contrast strokes, bright on dark
+    or dark on bright (top-hat and black-hat of a small square), in runs of two or
+    more cells along a row, as words are. A face or a shirt has few such strokes
+    and a lone edge makes no run."""
     import cv2
 
-    height, width = gray.shape[:2]
-    unit = max(1, round(width / 320))
-    gradient = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    _, strokes = cv2.threshold(gradient, 60, 255, cv2.THRESH_BINARY)
-    joined = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, np.ones((1, 7 * unit), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
-    mask = np.zeros((height, width), dtype=np.uint8)
-    for label in range(1, count):
-        x, y, w, h, _ = stats[label]
-        if not (4 * unit <= h <= height * 0.12 and w >= max(2 * h, 10 * unit)):
-            continue
-        density = np.count_nonzero(strokes[y : y + h, x : x + w]) / (w * h)
-        if density >= 0.25:
-            mask[y : y + h, x : x + w] = 1
-    grow = 2 * unit + 1
-    return cv2.dilate(mask, np.ones((grow, grow), np.uint8)).astype(bool)
+    unit = max(1, round(gray.shape[1] / 320))
+    side = 2 * unit + 3
+    kernel = np.ones((side, side), np.uint8)
+    thin = cv2.max(
+        cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel),
+        cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel),
+    )
+    dense = (_cells(thin > 70, CELL * unit) >= 0.2).astype(np.uint8)
+    if dense.size == 0:
+        return dense.astype(bool)
+    return cv2.morphologyEx(dense, cv2.MORPH_OPEN, np.ones((1, 2), np.uint8)).astype(bool)
+
+
+def text_mask(gray: np.ndarray) -> np.ndarray:
+    """A pixel mask of the text in a frame, a cell's margin around it."""
+    import cv2
+
+    unit = max(1, round(gray.shape[1] / 320))
+    cells = text_cells(gray).astype(np.uint8)
+    if cells.size:
+        cells = cv2.dilate(cells, np.ones((3, 3), np.uint8))
+    return _pixels(cells, gray.shape, CELL * unit)
 
 
 # --- motion and scene cuts --------------------------------------------------------------
@@ -362,6 +391,7 @@ def motion_box(
         # Colour distance, not luma: a red shirt on a green wall can have equal grey levels.
         diff = diff.max(axis=2)
     _, mask = cv2.threshold(cv2.GaussianBlur(diff, (5, 5), 0), 18, 255, cv2.THRESH_BINARY)
+    mask[_switched(mask)] = 0  # before the ignore mask cuts the graphic into pieces
     if ignore is not None:
         mask[ignore] = 0
     # Closing joins the leading and trailing edges of a moving object (a flat-
@@ -381,6 +411,23 @@ def motion_box(
         return max(boxes, key=lambda b: b.w * b.h)
     nearest = min(boxes, key=lambda b: abs(b.cx - near))
     return nearest if abs(nearest.cx - near) <= reach else None
+
+
+def _switched(changed: np.ndarray, min_fraction: float = 0.004) -> np.ndarray:
+    """Changed regions that fill their bounding box: a graphic switched on or off
+    (a card, a banner). A moving body only changes along its edges and texture."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+    least = min_fraction * changed.size
+    solid = [
+        label
+        for label in range(1, count)
+        if stats[label, cv2.CC_STAT_AREA] >= least
+        and stats[label, cv2.CC_STAT_AREA]
+        >= 0.85 * stats[label, cv2.CC_STAT_WIDTH] * stats[label, cv2.CC_STAT_HEIGHT]
+    ]
+    return np.isin(labels, solid) if solid else np.zeros(changed.shape, dtype=bool)
 
 
 def histogram(gray: np.ndarray) -> np.ndarray:
@@ -433,6 +480,10 @@ class Tracker:
     _previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # frame, grey, hist
     _last_x: float | None = None
     _last_face_t: float = -math.inf
+    _body_turn: bool = False
+    _previous_t: float | None = None
+    _texts: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=TEXT_MEMORY))
+    _changes: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=TEXT_MEMORY))
 
     def observe(self, t: float, frame: np.ndarray) -> Observation:
         import cv2
@@ -445,11 +496,12 @@ class Tracker:
             cut = is_scene_cut(self._previous[2], hist, changed=changed)
         if cut:
             self._last_x, self._last_face_t = None, -math.inf
+        self._remember(gray)
         faces = detect_faces(frame)
         subject, cue = self._subject(t, frame, gray, faces, cut)
         if subject is not None:
             self._last_x = subject.cx
-        self._previous = (frame, gray, hist)
+        self._previous, self._previous_t = (frame, gray, hist), t
         return Observation(t, subject, cue, cut, len(faces))
 
     def _subject(
@@ -461,19 +513,45 @@ class Tracker:
             return subject_from_face(face, self.width, self.height), "face"
         if t - self._last_face_t < FACE_MEMORY_S:
             return None, None  # a missed face for a moment: hold, don't guess
-        bodies = detect_bodies(frame)
+        # HOG costs ~8 face detections: look for a body every other faceless sample.
+        self._body_turn = not self._body_turn
+        bodies = detect_bodies(frame) if self._body_turn else []
         if bodies:
             return self._pick(bodies), "body"
         if self._previous is None or cut:
             return None, None
-        ignore = text_mask(gray) | text_mask(self._previous[1])
+        ignore = self._text_ignored(gray.shape)
         if self.overlay is not None:
+            # On screen in either frame: what just appeared or vanished changed too.
+            before = self._previous_t if self._previous_t is not None else t
             shown = self.overlay.visible_at(self.offset + t)
+            shown |= self.overlay.visible_at(self.offset + before)
             if shown:
                 ignore |= overlay_mask(shown, self.width, self.height)
         reach = self.reach if self._last_x is not None else math.inf
         box = motion_box(self._previous[0], frame, ignore=ignore, near=self._last_x, reach=reach)
         return box, ("motion" if box is not None else None)
+
+    def _remember(self, gray: np.ndarray) -> None:
+        self._texts.append(text_cells(gray))
+        if self._previous is not None:
+            import cv2
+
+            moved = cv2.absdiff(self._previous[1], gray) > 18
+            self._changes.append(_cells(moved, CELL) > 0.02)
+
+    def _text_ignored(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Text in this frame or the last, and text cells that kept changing over the
+        last samples (a clock, a feed; the seller moves on, they stay)."""
+        import cv2
+
+        texts = list(self._texts)
+        ignored = np.logical_or.reduce(texts[-2:])
+        if len(self._changes) >= 4:
+            busy = np.sum(list(self._changes), axis=0) >= len(self._changes) // 2
+            ignored |= busy & np.logical_or.reduce(texts)
+        grown = cv2.dilate(ignored.astype(np.uint8), np.ones((3, 3), np.uint8))
+        return _pixels(grown, shape, CELL)
 
     def _pick(self, boxes: Sequence[Box]) -> Box:
         """The best-ranked box, unless another of at least half its size is the
