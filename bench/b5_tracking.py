@@ -117,7 +117,7 @@ def _sprite() -> tuple[np.ndarray, np.ndarray, float]:
 def face_box(scene: Scene, t: float) -> tuple[float, float, float, float]:
     """Where the face is at ``t``: (x, y, w, h) in source pixels."""
     _, _, scale = _sprite()
-    fx, fy, fw, fh = (v * scale for v in FACE_IN_SPRITE)
+    _, fy, fw, fh = (v * scale for v in FACE_IN_SPRITE)
     centre = scene.path(t)
     return centre - fw / 2, SIZE[1] - SPRITE_H + fy, fw, fh
 

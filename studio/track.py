@@ -291,16 +291,23 @@ def overlay_timeline(events: Iterable[Event], recording_start: datetime) -> Over
     state = _OverlayState()
     times: list[float] = []
     shown: list[frozenset[str]] = []
+
+    def expire_before(at: float) -> None:
+        # The countdown hides itself at zero: a change point of its own.
+        end = state.countdown_until
+        if end is not None and math.isfinite(end) and end <= at:
+            times.append(end)
+            shown.append(state.visible(end))
+            state.countdown_until = None
+
     for event in events:
         at = (event.t - recording_start).total_seconds()
+        expire_before(at)
         state.apply(event, at, recording_start)
         times.append(at)
         shown.append(state.visible(at))
-        if state.countdown_until is not None and math.isfinite(state.countdown_until):
-            times.append(state.countdown_until)  # the countdown hides itself at zero
-            shown.append(state.visible(state.countdown_until))
-    order = sorted(range(len(times)), key=lambda i: times[i])
-    return OverlayTimeline(tuple(times[i] for i in order), tuple(shown[i] for i in order))
+    expire_before(math.inf)
+    return OverlayTimeline(tuple(times), tuple(shown))
 
 
 def overlay_mask(elements: Iterable[str], width: int, height: int) -> np.ndarray:
@@ -413,20 +420,20 @@ def motion_box(
     return nearest if abs(nearest.cx - near) <= reach else None
 
 
-def _switched(changed: np.ndarray, min_fraction: float = 0.004) -> np.ndarray:
-    """Changed regions that fill their bounding box: a graphic switched on or off
-    (a card, a banner). A moving body only changes along its edges and texture."""
+def _switched(changed: np.ndarray, min_fraction: float = 0.01) -> np.ndarray:
+    """Changed regions that fill their bounding box and are thick both ways: a
+    graphic switched on or off (a card, a banner). A moving body changes along its
+    edges and texture; a flat one in strips no wider than its step."""
     import cv2
 
     count, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
-    least = min_fraction * changed.size
-    solid = [
-        label
-        for label in range(1, count)
-        if stats[label, cv2.CC_STAT_AREA] >= least
-        and stats[label, cv2.CC_STAT_AREA]
-        >= 0.85 * stats[label, cv2.CC_STAT_WIDTH] * stats[label, cv2.CC_STAT_HEIGHT]
-    ]
+    least, thick = min_fraction * changed.size, 0.12 * changed.shape[0]
+    solid = []
+    for label in range(1, count):
+        area = stats[label, cv2.CC_STAT_AREA]
+        w, h = stats[label, cv2.CC_STAT_WIDTH], stats[label, cv2.CC_STAT_HEIGHT]
+        if area >= least and min(w, h) >= thick and area >= 0.85 * w * h:
+            solid.append(label)
     return np.isin(labels, solid) if solid else np.zeros(changed.shape, dtype=bool)
 
 
