@@ -32,6 +32,7 @@ from studio.post import post_caption
 from studio.reframe import analyse
 from studio.render import RenderJob, frame_size, render, thumbnail
 from studio.subtitles import write_captions
+from studio.track import overlay_timeline
 from transcribe.types import Segment
 
 __all__ = [
@@ -259,7 +260,10 @@ def render_one(
     stem = Path(plan.file).stem
     product = product_for(plan, source)
     width, height = frame_size(options.aspect)
-    reframe = analyse(source.info, plan.start, plan.duration, width / height)
+    overlay = None  # which overlay elements were on screen, so motion ignores them
+    if source.events and source.recording_start is not None:
+        overlay = overlay_timeline(source.events, source.recording_start)
+    reframe = analyse(source.info, plan.start, plan.duration, width / height, overlay)
     card_path = None
     card_w, card_x, card_y = _card_geometry(options.aspect)
     if product is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 
-import numpy as np
 import pytest
 
 from studio.reframe import crop_expression, keyframes, plan_crop
