@@ -48,7 +48,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SILENCE_DBFS = -55.0
-RENDER_VERSION = 1  # bump when the look of a clip changes, to re-render old ones
+RENDER_VERSION = 2  # bump when the look of a clip changes, to re-render old ones (2: tracking)
 STATE_DIR = ".studio"
 
 

@@ -195,7 +195,7 @@ def analyse(
         if 0.5 <= t <= duration - 0.5 and sharpness > best_score:
             best_t, best_score = t, sharpness
     subjects = [(o.t, _scaled(o.subject, scale)) for o in seen]
-    cues = dict(Counter(o.cue for o in seen if o.cue is not None))
+    cues: dict[str, int] = dict(Counter(str(o.cue) for o in seen if o.cue is not None))
     found = sum(cues.values())
     base = Reframe(
         mode,
@@ -213,6 +213,20 @@ def analyse(
         log.info("no face or movement found in %.1f-%.1fs: letterbox", start, start + duration)
         return Reframe("letterbox", thumbnail_t=best_t, samples=len(seen), detector=base.detector)
     return _with_path(base, info, subjects, [o.cut for o in seen])
+
+
+def _cut_keyframes(
+    times: Sequence[float], offsets: Sequence[float], cuts: Sequence[bool]
+) -> list[tuple[float, float]]:
+    """Keyframes per shot, each shot's last value held until a millisecond before
+    the next one starts, so the crop cuts with the picture instead of panning."""
+    starts = [0] + [i for i, cut in enumerate(cuts) if cut and i > 0] + [len(times)]
+    points: list[tuple[float, float]] = []
+    for lo, hi in itertools.pairwise(starts):
+        if points:
+            points.append((times[lo] - 0.001, points[-1][1]))
+        points += keyframes(times[lo:hi], offsets[lo:hi], tolerance=2.0)
+    return points
 
 
 def _scaled(box: Box | None, scale: float) -> Box | None:
@@ -240,7 +254,7 @@ def _with_path(
             max_speed=MAX_PAN_SPEED * crop,
         )
         offsets = [min(max(c - crop / 2, 0.0), size - crop) for c in path]
-        axes.append(tuple(keyframes(times, offsets, tolerance=2.0)))
+        axes.append(tuple(_cut_keyframes(times, offsets, cuts)))
     return Reframe(
         "crop",
         base.crop_w,

@@ -175,7 +175,7 @@ def _hog() -> Any:
     import cv2
 
     hog = cv2.HOGDescriptor()
-    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+    hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
     return hog
 
 
@@ -371,9 +371,8 @@ def text_mask(gray: np.ndarray) -> np.ndarray:
 
     unit = max(1, round(gray.shape[1] / 320))
     cells = text_cells(gray).astype(np.uint8)
-    if cells.size:
-        cells = cv2.dilate(cells, np.ones((3, 3), np.uint8))
-    return _pixels(cells, gray.shape, CELL * unit)
+    grown = cv2.dilate(cells, np.ones((3, 3), np.uint8)) if cells.size else cells
+    return _pixels(grown, gray.shape, CELL * unit)
 
 
 # --- motion and scene cuts --------------------------------------------------------------
@@ -504,7 +503,7 @@ class Tracker:
         if cut:
             self._last_x, self._last_face_t = None, -math.inf
         self._remember(gray)
-        faces = detect_faces(frame)
+        faces = self._outside_text(detect_faces(frame), gray.shape, t)
         subject, cue = self._subject(t, frame, gray, faces, cut)
         if subject is not None:
             self._last_x = subject.cx
@@ -523,6 +522,7 @@ class Tracker:
         # HOG costs ~8 face detections: look for a body every other faceless sample.
         self._body_turn = not self._body_turn
         bodies = detect_bodies(frame) if self._body_turn else []
+        bodies = self._outside_text(bodies, gray.shape, t)
         if bodies:
             return self._pick(bodies), "body"
         if self._previous is None or cut:
@@ -559,6 +559,26 @@ class Tracker:
             ignored |= busy & np.logical_or.reduce(texts)
         grown = cv2.dilate(ignored.astype(np.uint8), np.ones((3, 3), np.uint8))
         return _pixels(grown, shape, CELL)
+
+    def _outside_text(self, boxes: list[Box], shape: tuple[int, ...], t: float) -> list[Box]:
+        """Drop detections centred on text or on the overlay: Haar, above all, sees
+        faces in a feed or on the corner of a price card."""
+        import cv2
+
+        if not boxes or not self._texts:
+            return boxes
+        cells = cv2.dilate(self._texts[-1].astype(np.uint8), np.ones((3, 3), np.uint8))
+        covered = _pixels(cells, shape, CELL)
+        if self.overlay is not None:
+            shown = self.overlay.visible_at(self.offset + t)
+            if shown:
+                covered |= overlay_mask(shown, self.width, self.height)
+        height, width = shape[:2]
+        return [
+            b
+            for b in boxes
+            if not covered[min(height - 1, max(0, int(b.cy))), min(width - 1, max(0, int(b.cx)))]
+        ]
 
     def _pick(self, boxes: Sequence[Box]) -> Box:
         """The best-ranked box, unless another of at least half its size is the
