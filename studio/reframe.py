@@ -47,6 +47,7 @@ __all__ = [
     "expression_depth",
     "keyframes",
     "plan_crop",
+    "shot_keyframes",
 ]
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def analyse(
     return _with_path(base, info, subjects, [o.cut for o in seen])
 
 
-def _cut_keyframes(
+def shot_keyframes(
     times: Sequence[float], offsets: Sequence[float], cuts: Sequence[bool]
 ) -> list[tuple[float, float]]:
     """Keyframes per shot, each shot's last value held until a millisecond before
@@ -254,7 +255,7 @@ def _with_path(
             max_speed=MAX_PAN_SPEED * crop,
         )
         offsets = [min(max(c - crop / 2, 0.0), size - crop) for c in path]
-        axes.append(tuple(_cut_keyframes(times, offsets, cuts)))
+        axes.append(tuple(shot_keyframes(times, offsets, cuts)))
     return Reframe(
         "crop",
         base.crop_w,

@@ -503,7 +503,9 @@ class Tracker:
         if cut:
             self._last_x, self._last_face_t = None, -math.inf
         self._remember(gray)
-        faces = self._outside_text(detect_faces(frame), gray.shape, t)
+        faces = detect_faces(frame)
+        if face_detector() == "haar":  # YuNet's faces on text score under the cut-off
+            faces = self._outside_text(faces, gray.shape, t)
         subject, cue = self._subject(t, frame, gray, faces, cut)
         if subject is not None:
             self._last_x = subject.cx
@@ -561,8 +563,8 @@ class Tracker:
         return _pixels(grown, shape, CELL)
 
     def _outside_text(self, boxes: list[Box], shape: tuple[int, ...], t: float) -> list[Box]:
-        """Drop detections centred on text or on the overlay: Haar, above all, sees
-        faces in a feed or on the corner of a price card."""
+        """Drop detections centred on text or on the overlay: Haar and HOG see faces
+        and people in a comment feed or on the corner of a price card."""
         import cv2
 
         if not boxes or not self._texts:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from studio.reframe import crop_expression, keyframes, plan_crop
+from studio.reframe import crop_expression, keyframes, plan_crop, shot_keyframes
 
 
 def _evaluate(expr: str, t: float) -> float:
@@ -22,6 +22,16 @@ def test_keyframes_drop_points_on_straight_lines() -> None:
     times = [i * 0.25 for i in range(9)]
     values = [10, 10, 10, 10, 10, 20, 30, 40, 50]
     assert keyframes(times, values) == [(0.0, 10), (1.0, 10), (2.0, 50)]
+
+
+def test_shot_keyframes_cut_at_a_scene_cut_instead_of_panning() -> None:
+    times = [i * 0.25 for i in range(8)]
+    offsets = [10.0] * 4 + [300.0] * 4
+    points = shot_keyframes(times, offsets, [False] * 4 + [True] + [False] * 3)
+    assert points == [(0.0, 10.0), (0.75, 10.0), (0.999, 10.0), (1.0, 300.0), (1.75, 300.0)]
+    expr = crop_expression(points)
+    assert _evaluate(expr, 0.99) == pytest.approx(10) and _evaluate(expr, 1.0) == 300
+    assert shot_keyframes(times, offsets, [False] * 8)[0] == (0.0, 10.0)
 
 
 def test_crop_expression_interpolates_and_holds_at_the_ends() -> None:
