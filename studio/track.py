@@ -10,8 +10,9 @@ Cues, strongest first, on each analysis frame (320 px wide):
    has been seen for a second: the seller turned away or looks down.
 3. **Motion**, last: the changed region nearest to where the seller was last seen,
    never from pixels that hold the live overlay (its layout is known, and the event
-   log says when each element was on screen) or text (a clock, a comment feed, a
-   price card: found per frame as rows of dense, high-contrast strokes).
+   log says when each element was on screen), text (a clock, a comment feed, a
+   price card: cells dense with thin high-contrast strokes, in runs along a row,
+   and text cells that keep changing in place) or a graphic switching on or off.
 
 The per-sample targets become a camera path offline (the whole clip is analysed
 before it is rendered, so smoothing needs no look-behind lag): gaps filled, a
@@ -46,6 +47,7 @@ __all__ = [
     "OverlayTimeline",
     "Tracker",
     "camera_path",
+    "changed_fraction",
     "detect_bodies",
     "detect_faces",
     "face_detector",
@@ -55,10 +57,11 @@ __all__ = [
     "overlay_mask",
     "overlay_timeline",
     "subject_from_face",
+    "text_cells",
     "text_mask",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Cue = Literal["face", "body", "motion"]
 FACE_MIN_SCORE = 60  # yuface scores 0-100; text and patterned cloth stay well below
@@ -110,7 +113,8 @@ def _yuface_openmp() -> Any | None:
     for lib in sorted(libs.glob("libgomp*")):
         try:
             return ctypes.CDLL(str(lib))
-        except OSError:
+        except OSError as exc:
+            logger.debug("cannot pin yuface's OpenMP to one thread: %s", exc)
             return None
     return None
 
@@ -483,13 +487,17 @@ class Tracker:
     reach: float  # how far (analysis px) motion may be from the last known seller
     overlay: OverlayTimeline | None = None
     offset: float = 0.0  # recording seconds of the clip's t = 0
-    _previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # frame, grey, hist
-    _last_x: float | None = None
-    _last_face_t: float = -math.inf
-    _body_turn: bool = False
-    _previous_t: float | None = None
-    _texts: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=TEXT_MEMORY))
-    _changes: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=TEXT_MEMORY))
+    # What it remembers: the last frame (colour, grey, histogram) and its time, where
+    # the seller was, when a face was last seen, and 2 s of text and change cells.
+    _previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, init=False)
+    _previous_t: float | None = field(default=None, init=False)
+    _last_x: float | None = field(default=None, init=False)
+    _last_face_t: float = field(default=-math.inf, init=False)
+    _body_turn: bool = field(default=False, init=False)
+    _texts: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=TEXT_MEMORY), init=False)
+    _changes: deque[np.ndarray] = field(
+        default_factory=lambda: deque(maxlen=TEXT_MEMORY), init=False
+    )
 
     def observe(self, t: float, frame: np.ndarray) -> Observation:
         import cv2
