@@ -179,7 +179,7 @@ def _hog() -> Any:
     import cv2
 
     hog = cv2.HOGDescriptor()
-    hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
+    hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
     return hog
 
 
