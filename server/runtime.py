@@ -59,6 +59,8 @@ def configured_connectors(settings: Settings) -> list[tuple[str, dict[str, Any]]
             options["shop_id"] = settings.shopee_shop_id
         if settings.shopee_user_id:
             options["user_id"] = settings.shopee_user_id
+        if settings.shopee_refresh_token:
+            options["refresh_token"] = settings.shopee_refresh_token
         wanted.append(("shopee", options))
     return wanted
 

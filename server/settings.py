@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     shopee_shop_id: str = ""
     # The livestream guide signs with the authorised user_id; shop_id is the fallback.
     shopee_user_id: str = ""
+    # Trades for a new access token before the current one expires (they live 4 hours).
+    shopee_refresh_token: str = ""
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

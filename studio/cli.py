@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -90,7 +91,11 @@ def _load_events(events_file: Path | None, session: int | None, data: Path | Non
 
 
 def _load_segments(
-    transcript: Path | None, model: str | None, recording: Path, language: str = "vi"
+    transcript: Path | None,
+    model: str | None,
+    recording: Path,
+    language: str = "vi",
+    regions: Sequence[tuple[float, float]] | None = None,
 ) -> Any:
     from studio.transcript import load_transcript, transcribe_recording
 
@@ -102,9 +107,13 @@ def _load_segments(
         percent = int(100 * done / total) if total else 100
         if percent // 10 != shown[0]:
             shown[0] = percent // 10
-            click.echo(f"Transcribing {recording.name}: {percent}%", err=True)
+            click.echo(f"Transcribing {what}: {percent}%", err=True)
 
-    return transcribe_recording(recording, model, progress, language)
+    what = recording.name
+    if regions is not None:
+        seconds = sum(end - start for start, end in regions)
+        what = f"{recording.name} ({len(regions)} regions, {seconds / 60:.1f} min)"
+    return transcribe_recording(recording, model, progress, language, regions)
 
 
 @click.command()
@@ -161,6 +170,11 @@ def _load_segments(
     show_default=True,
     help="Language of the speech (transcription) and of the post text.",
 )
+@click.option(
+    "--transcribe-all",
+    is_flag=True,
+    help="Transcribe the whole recording, not only where clips can be (with an event log).",
+)
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
 @click.option(
     "--jobs",
@@ -188,6 +202,7 @@ def clips(
     model: str | None,
     transcript: Path | None,
     language: str,
+    transcribe_all: bool,
     preset: str,
     jobs: int,
     plan_only: bool,
@@ -228,6 +243,7 @@ def _run(**kw: Any) -> None:
         preset=kw["preset"],
         jobs=kw["jobs"],
         language=kw["language"],
+        transcribe_all=kw["transcribe_all"],
     )
     events = _load_events(kw["events_file"], kw["session"], kw["data"])
     products = read_catalog(kw["catalog"]) if kw["catalog"] else {}
@@ -236,7 +252,9 @@ def _run(**kw: Any) -> None:
         options=options,
         events=events,
         products=products,
-        segments=lambda: _load_segments(kw["transcript"], kw["model"], recording, kw["language"]),
+        segments=lambda regions: _load_segments(
+            kw["transcript"], kw["model"], recording, kw["language"], regions
+        ),
         start_flag=_parse_start(kw["recording_start"]),
         offset=kw["offset"],
     )

@@ -27,12 +27,19 @@ from studio.catalog import Product
 from studio.errors import StudioError
 from studio.events import Event, price_at, product_windows
 from studio.media import MediaInfo, audio_envelope, check_ffmpeg, probe
-from studio.plan import ClipPlan, clip_title, plan_from_transcript, plan_from_windows
+from studio.plan import (
+    ClipPlan,
+    candidate_regions,
+    clip_title,
+    plan_from_transcript,
+    plan_from_windows,
+)
 from studio.post import post_caption
 from studio.reframe import analyse
 from studio.render import RenderJob, frame_size, render, thumbnail
 from studio.subtitles import write_captions
 from studio.track import overlay_timeline
+from transcribe.audio import Region, merge_regions
 from transcribe.types import Segment
 
 __all__ = [
@@ -51,6 +58,9 @@ SILENCE_DBFS = -55.0
 RENDER_VERSION = 2  # bump when the look of a clip changes, to re-render old ones (2: tracking)
 STATE_DIR = ".studio"
 
+# Gets the regions to transcribe (None: the whole recording), gives the segments.
+Transcribe = Callable[[Sequence[Region] | None], Sequence[Segment]]
+
 
 @dataclass(frozen=True)
 class Options:
@@ -63,6 +73,7 @@ class Options:
     preset: str = "veryfast"
     jobs: int = 0  # 0: one per core
     language: str = "vi"  # of the speech and the post text
+    transcribe_all: bool = False  # with an event log, transcribe the whole recording anyway
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class Source:
     recording_start: datetime | None = None
     products: dict[str, Product] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
+    regions: tuple[Region, ...] | None = None  # what was transcribed, when not everything
 
 
 @dataclass(frozen=True)
@@ -134,20 +146,38 @@ def prepare(
     options: Options,
     events: list[Event] | None,
     products: dict[str, Product],
-    segments: Sequence[Segment] | Callable[[], Sequence[Segment]],
+    segments: Sequence[Segment] | Transcribe,
     start_flag: datetime | None = None,
     offset: float | None = None,
 ) -> Source:
-    """Check the tools and the recording, then get the transcript (a callable is
-    only called once the recording has passed, so a bad file fails fast)."""
+    """Check the tools and the recording, then get the transcript.
+
+    A callable is only called once the recording has passed, so a bad file fails
+    fast. With an event log it gets the candidate regions (see
+    :func:`studio.plan.candidate_regions`): a long live is transcribed only where
+    clips can be, not end to end. Without one, or with ``transcribe_all``, it gets
+    None: the whole recording."""
     check_ffmpeg()
     info = probe(recording)
     loudness = check_recording(info, options.min_len)
     start = (
         resolve_recording_start(info, events, start_flag, offset) if events is not None else None
     )
-    said = list(segments() if callable(segments) else segments)
-    return Source(info, loudness, events, start, products, said)
+    if not callable(segments):
+        return Source(info, loudness, events, start, products, list(segments))
+    regions = _regions(events, start, info.duration, options)
+    said = list(segments(regions))
+    return Source(info, loudness, events, start, products, said, regions)
+
+
+def _regions(
+    events: list[Event] | None, start: datetime | None, duration: float, options: Options
+) -> tuple[Region, ...] | None:
+    if events is None or start is None or options.transcribe_all:
+        return None
+    windows = product_windows(events, start, duration)
+    regions = candidate_regions(windows, min_len=options.min_len, max_len=options.max_len)
+    return tuple(merge_regions(regions)) if regions else None
 
 
 def make_plan(source: Source, options: Options) -> list[ClipPlan]:
@@ -167,6 +197,7 @@ def make_plan(source: Source, options: Options) -> list[ClipPlan]:
             min_len=options.min_len,
             max_len=options.max_len,
             max_clips=options.max_clips,
+            regions=source.regions,
         )
         if not plans:
             longest = max((w.duration for w in windows), default=0.0)

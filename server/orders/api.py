@@ -124,7 +124,8 @@ async def get_comments(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
-        return queries.list_comments(conn, status=status, intent=intent, before=before, limit=limit)
+        rows = queries.list_comments(conn, status=status, intent=intent, before=before, limit=limit)
+        return decisions.rank_review_queue(conn, rows) if status == "review" else rows
 
 
 @router.get("/api/comments/{comment_id}")
