@@ -85,6 +85,18 @@ def test_haar_is_the_fallback_without_the_wheel(monkeypatch: pytest.MonkeyPatch)
     assert faces and 170 <= faces[0].cx <= 215
 
 
+def test_haar_faces_on_the_price_card_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Haar sees a face in the card's corner at 5.25 s; the tracker drops it (text there).
+    monkeypatch.setattr(track, "_yuface", lambda: None)
+    scene = Scene("walk", 8, walk)
+    frame = _small(draw(scene, 5.25))
+    assert any(f.cx < 60 for f in detect_faces(frame))
+    tracker = track.Tracker(320, 180, reach=101)
+    seen = tracker.observe(5.25, frame)
+    assert seen.cue == "face" and seen.subject is not None
+    assert abs(seen.subject.cx - scene.path(5.25) / 2) < 15
+
+
 def test_subject_from_face_reaches_down_to_the_hands() -> None:
     body = subject_from_face(Box(140, 20, 40, 40), 320, 180)
     assert body.cx == pytest.approx(160)
