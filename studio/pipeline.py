@@ -39,6 +39,7 @@ from studio.post import post_caption
 from studio.reframe import analyse
 from studio.render import RenderJob, frame_size, render, thumbnail
 from studio.subtitles import write_captions
+from studio.track import overlay_timeline
 from transcribe.audio import Region, merge_regions
 from transcribe.types import Segment
 
@@ -55,7 +56,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SILENCE_DBFS = -55.0
-RENDER_VERSION = 1  # bump when the look of a clip changes, to re-render old ones
+RENDER_VERSION = 2  # bump when the look of a clip changes, to re-render old ones (2: tracking)
 STATE_DIR = ".studio"
 
 # Gets the regions to transcribe (None: the whole recording), gives the segments.
@@ -313,7 +314,10 @@ def render_one(
     stem = Path(plan.file).stem
     product = product_for(plan, source)
     width, height = frame_size(options.aspect)
-    reframe = analyse(source.info, plan.start, plan.duration, width / height)
+    overlay = None  # which overlay elements were on screen, so motion ignores them
+    if source.events and source.recording_start is not None:
+        overlay = overlay_timeline(source.events, source.recording_start)
+    reframe = analyse(source.info, plan.start, plan.duration, width / height, overlay)
     card_path = None
     card_w, card_x, card_y = _card_geometry(options.aspect)
     if product is not None:
