@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,18 +19,21 @@ from .conftest import Api, comment
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = open_database(tmp_path / "book.db")
+def engine(tmp_path: Path, database_url: str) -> Iterator[Engine]:
+    engine = open_database(tmp_path / "book.db", database_url)
     with engine.begin() as conn:
         conn.execute(
             products.insert().values(
                 code="A1", name="Hạt dẻ", price=150000, unit="kg", stock=50, updated_at="x"
             )
         )
-    return engine
+    yield engine
+    engine.dispose()
 
 
-def test_concurrent_reservations_never_oversell(tmp_path: Path, engine: Engine) -> None:
+def test_concurrent_reservations_never_oversell(
+    tmp_path: Path, engine: Engine, database_url: str
+) -> None:
     path = tmp_path / "book.db"
     workers, attempts = 6, 20  # 120 attempts of 1 unit for 50 units
     start = threading.Barrier(workers)
@@ -37,7 +41,7 @@ def test_concurrent_reservations_never_oversell(tmp_path: Path, engine: Engine) 
     lock = threading.Lock()
 
     def buyer() -> None:
-        own = open_database(path)  # each thread its own engine and connections
+        own = open_database(path, database_url)  # each thread its own engine and connections
         start.wait(timeout=10)
         mine = 0
         for _ in range(attempts):

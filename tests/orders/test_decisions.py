@@ -36,10 +36,10 @@ def _decide_three(api: Api) -> tuple[int, int, int]:
     return first["comment_id"], second["comment_id"], third["comment_id"]
 
 
-def test_confirm_edit_and_reject_are_stored_and_exported(tmp_path: Path) -> None:
+def test_confirm_edit_and_reject_are_stored_and_exported(tmp_path: Path, database_url: str) -> None:
     with TestClient(create_app(_strict(tmp_path))) as client:
         ids = _decide_three(Api(client))
-    engine = open_database(tmp_path / "data" / "chotdon.db")
+    engine = open_database(tmp_path / "data" / "chotdon.db", database_url)
     with engine.connect() as conn:
         rows = conn.execute(select(review_decisions).order_by(review_decisions.c.id)).all()
         lines = export_labelled(conn)
@@ -60,14 +60,14 @@ def test_confirm_edit_and_reject_are_stored_and_exported(tmp_path: Path) -> None
     assert by_text["chốt 1"] == {"intent": "other", "items": [], "phone": None}
 
 
-def test_a_failed_confirm_stores_no_decision(tmp_path: Path) -> None:
+def test_a_failed_confirm_stores_no_decision(tmp_path: Path, database_url: str) -> None:
     with TestClient(create_app(_strict(tmp_path))) as client:
         api = Api(client)
         [ack] = api.ingest(comment("1", "hmm"))
         api.post(
             f"/api/comments/{ack['comment_id']}/confirm", {"intent": "order", "items": []}, 422
         )
-    engine = open_database(tmp_path / "data" / "chotdon.db")
+    engine = open_database(tmp_path / "data" / "chotdon.db", database_url)
     with engine.connect() as conn:
         assert conn.execute(select(review_decisions)).all() == []
     engine.dispose()
