@@ -145,9 +145,10 @@ def _open_engine(data_dir: Path | None) -> Any:
     """The database of the ``--data`` folder, for the commands that run beside a server."""
     from .db import open_database
 
-    folder = _data_dir(_settings(data_dir=data_dir))
+    settings = _settings(data_dir=data_dir)
+    folder = _data_dir(settings)
     try:
-        return open_database(folder / "chotdon.db")
+        return open_database(folder / "chotdon.db", settings.database_url)
     except _storage_errors() as exc:
         raise click.ClickException(f"cannot use the data folder {folder}: {exc}") from exc
 

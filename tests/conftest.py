@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from tests.pg import database_url, parametrize_databases, postgres_server
+from tests.pg import database_url, parametrize_databases, postgres_server, postgres_url
 
-__all__ = ["database_url", "postgres_server"]
+__all__ = ["database_url", "postgres_server", "postgres_url"]
 
 # Nothing in the suite may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -46,6 +46,7 @@ __all__ = [
     "database_url",
     "parametrize_databases",
     "postgres_server",
+    "postgres_url",
     "url_of",
 ]
 
@@ -222,7 +223,16 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if getattr(request, "param", "sqlite") != "postgres":
         yield ""
         return
-    server: Postgres = request.getfixturevalue("postgres_server")
+    yield from _fresh(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Postgres) -> Iterator[str]:
+    """A fresh PostgreSQL database, for the tests of what only PostgreSQL does."""
+    yield from _fresh(postgres_server)
+
+
+def _fresh(server: Postgres) -> Iterator[str]:
     name, url = server.create()
     try:
         yield url

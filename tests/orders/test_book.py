@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select, text, update
 
 from server.comments import CommentIn
 from server.db import open_database, order_lines, products
@@ -60,6 +60,48 @@ def test_concurrent_reservations_never_oversell(
     with engine.connect() as conn:
         left = conn.scalar(select(products.c.stock).where(products.c.code == "A1"))
     assert sum(won) == 50 and left == 0
+
+
+def test_two_buyers_racing_for_the_last_unit_exactly_one_wins(
+    tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(products).where(products.c.code == "A1").values(stock=1))
+    other = open_database(tmp_path / "book.db", database_url)  # another process, as it were
+    second: list[bool] = []
+
+    def racer() -> None:
+        with other.begin() as conn:
+            second.append(reserve(conn, "A1", 1))
+
+    with engine.connect() as first, engine.connect() as watcher:
+        first.begin()
+        assert reserve(first, "A1", 1)  # holds the row (PostgreSQL) or the write lock (SQLite)
+        thread = threading.Thread(target=racer)
+        thread.start()
+        if database_url:  # commit only once the second UPDATE waits on the first one's row
+            _until_waiting_on_a_lock(watcher, thread)
+        first.commit()
+    thread.join(timeout=30)
+    other.dispose()
+    assert second == [False]
+    with engine.connect() as conn:
+        assert conn.scalar(select(products.c.stock).where(products.c.code == "A1")) == 0
+
+
+def _until_waiting_on_a_lock(watcher: Connection, thread: threading.Thread) -> None:
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(3000):
+        if watcher.scalar(query):
+            watcher.rollback()
+            return
+        watcher.rollback()  # a fresh snapshot of pg_stat_activity
+        thread.join(timeout=0.01)  # the racer must not finish while the row is held
+        assert thread.is_alive(), "the second reservation did not wait for the first"
+    raise AssertionError("the second reservation never waited on the row lock")
 
 
 def _parsed(intent: str, *items: tuple[str, float | None], confidence: float = 1.0) -> Parsed:
