@@ -85,10 +85,10 @@ def _without_nul(dbapi_connection: Any, _record: Any) -> None:
         adapters.register_dumper(str, _nul_free(base))
 
 
-_DUMPERS: dict[type, type] = {}
+_DUMPERS: dict[Any, type] = {}
 
 
-def _nul_free(base: type) -> type:
+def _nul_free(base: Any) -> type:
     """``base`` (a psycopg str dumper) that drops U+0000 first."""
     if base not in _DUMPERS:
 
