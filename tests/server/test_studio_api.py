@@ -163,7 +163,7 @@ def _clip_file(client: TestClient, session_id: int, clip: dict[str, Any]) -> Pat
 
 
 def test_bad_requests_name_their_field(studio: Any, tmp_path: Path) -> None:
-    client, session_id, transcript = studio
+    client, session_id, _ = studio
     missing = {"recording": str(tmp_path / "nope.mp4")}
     answer = client.post(f"/api/sessions/{session_id}/clips", json=missing, headers=AUTH)
     assert answer.status_code == 422 and answer.json()["field"] == "recording"
