@@ -176,3 +176,15 @@ def test_bad_requests_name_their_field(studio: Any, tmp_path: Path) -> None:
     assert client.patch("/api/clips/x", json={"card": False}, headers=AUTH).status_code == 404
     assert client.get("/api/jobs/12345", headers=AUTH).json()["field"] == "job"
     assert client.get(f"/api/sessions/{session_id}/clips").status_code == 401
+
+
+def test_edited_cues_replace_only_what_they_overlap() -> None:
+    from studio.subtitles import clip_cues
+
+    segments = sentences(0, 20, SAYINGS, every=2.0, length=1.8)
+    plain = clip_cues(segments, 4.0, 12.0)
+    fixed = clip_cues(segments, 4.0, 12.0, [(6.0, 7.8, "Giá 150k"), (30.0, 31.0, "outside")])
+    assert [c.start for c in plain] == [c.start for c in fixed]
+    changed = [c for c in fixed if c.lines == ("Giá 150k",)]
+    assert len(changed) == 1 and changed[0].start == pytest.approx(2.0) and not changed[0].words
+    assert [c for c in fixed if c not in changed] == [c for c in plain if c.start != 2.0]
