@@ -45,6 +45,7 @@ from .studio_work import (
     edited_cues,
     find_clip,
     plan_session,
+    recover,
     render_clips,
     resolve_recording,
     session_events,
@@ -66,6 +67,7 @@ LISTED_SESSIONS = 30
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.studio_jobs = JobRunner()
     app.state.studio_store = Store(app.state.ctx.data_dir)
+    recover(app.state.studio_store)
     try:
         yield
     finally:
@@ -321,6 +323,7 @@ def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> d
             clip["decision"] = body.status
         if changed:
             clip["stale"] = True  # what plays is the old file until it is re-rendered
+            clip["rev"] = clip.get("rev", 0) + 1
         store.save(state)
     link = _links(ctx, store, session_id)
     return clip_json(clip, segments, link, store.progress.get(clip_id, 0.0))

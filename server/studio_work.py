@@ -39,6 +39,7 @@ __all__ = [
     "Store",
     "clip_json",
     "plan_session",
+    "recover",
     "render_clips",
     "snap",
 ]
@@ -98,6 +99,17 @@ class Store:
         if not path.is_file():
             return []
         return segments_from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+def recover(store: Store) -> None:
+    """After a restart no job runs: a clip left "rendering" failed with the server."""
+    for path in sorted(store.root.glob("session-*/state.json")):
+        state = json.loads(path.read_text(encoding="utf-8"))
+        stopped = [c for c in state.get("clips", []) if c["status"] == "rendering"]
+        for clip in stopped:
+            clip.update(status="failed", error="the server stopped during the render")
+        if stopped:
+            store.save(state)
 
 
 def session_of(clip_id: str) -> int:
@@ -323,6 +335,8 @@ def render_clips(
         raise NotFound(f"session {session_id} has no clips yet", field="session")
     chosen = [c for c in state["clips"] if clip_ids is None or c["id"] in clip_ids]
     by_file = {c["file"]: c["id"] for c in chosen}
+    # An edit saved while its clip renders leaves it stale: this render predates it.
+    revs = {c["id"]: c.get("rev", 0) for c in chosen}
     for clip in chosen:
         store.update_clip(clip["id"], status="rendering", error=None)
     edits = {c["file"]: _edit(c) for c in chosen}
@@ -334,7 +348,9 @@ def render_clips(
             store.progress[clip_id] = update.fraction
             progress(base + (1 - base) * update.overall)
             if update.state in ("done", "skipped"):
-                store.update_clip(clip_id, status="ready", error=None, stale=False)
+                current = find_clip(store.load(session_id), clip_id)
+                stale = current.get("rev", 0) != revs[clip_id]
+                store.update_clip(clip_id, status="ready", error=None, stale=stale)
             elif update.state == "failed":
                 store.update_clip(clip_id, status="failed", error=update.message)
     except Exception as exc:
@@ -376,7 +392,7 @@ def trimmed(
     end = snap(min(duration, end), [w.end for w in words])
     if end - start < MIN_CLIP:
         raise InvalidInput(
-            f"a clip needs at least {MIN_CLIP:g} s (start {start}, end {end})", "end"
+            f"a clip needs at least {MIN_CLIP:g} s (start {start}, end {end})", field="end"
         )
     return start, end
 

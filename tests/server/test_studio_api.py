@@ -140,6 +140,25 @@ def test_plan_trim_caption_rerender_and_export(studio: Any) -> None:
     wait(client, again)
     assert "Hạt dẻ Ngân Sơn 150k" in path.with_suffix(".srt").read_text(encoding="utf-8")
 
+    # The other clip: no card, a fixed crop at the left; a trim too short is refused.
+    other = clips["B4"]
+    short = {"start": other["start"], "end": other["start"] + 0.2}
+    refused = client.patch(f"/api/clips/{other['id']}", json=short, headers=AUTH)
+    assert refused.status_code == 422 and refused.json()["field"] == "end"
+    look = {"card": False, "framing": {"mode": "fixed", "x": 0.1}}
+    assert client.patch(f"/api/clips/{other['id']}", json=look, headers=AUTH).json()["stale"]
+    wait(client, client.post(f"/api/clips/{other['id']}/render", headers=AUTH).json()["job"])
+    redone = _by_id(client, session_id, other["id"])
+    assert redone["status"] == "ready" and not redone["stale"]
+    assert _clip_file(client, session_id, other).stat().st_mtime_ns != mtime_b4
+    card = (
+        _clip_file(client, session_id, other).parent
+        / ".studio"
+        / (Path(other["file"]).stem + ".card.png")
+    )
+    sidecar = json.loads(card.with_name(Path(other["file"]).stem + ".json").read_text())
+    assert sidecar["framing"] == "crop"
+
     assert client.get(f"/api/sessions/{session_id}/clips.zip", headers=AUTH).status_code == 404
     approved = client.patch(f"/api/clips/{clip['id']}", json={"status": "approved"}, headers=AUTH)
     assert approved.json()["status"] == "approved"
