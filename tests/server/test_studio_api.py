@@ -151,12 +151,8 @@ def test_plan_trim_caption_rerender_and_export(studio: Any) -> None:
     redone = _by_id(client, session_id, other["id"])
     assert redone["status"] == "ready" and not redone["stale"]
     assert _clip_file(client, session_id, other).stat().st_mtime_ns != mtime_b4
-    card = (
-        _clip_file(client, session_id, other).parent
-        / ".studio"
-        / (Path(other["file"]).stem + ".card.png")
-    )
-    sidecar = json.loads(card.with_name(Path(other["file"]).stem + ".json").read_text())
+    state_dir = _clip_file(client, session_id, other).parent / ".studio"
+    sidecar = json.loads((state_dir / (Path(other["file"]).stem + ".json")).read_text())
     assert sidecar["framing"] == "crop"
 
     assert client.get(f"/api/sessions/{session_id}/clips.zip", headers=AUTH).status_code == 404
