@@ -42,6 +42,7 @@ from .studio_work import (
     PlanRequest,
     Store,
     clip_json,
+    corrected_words,
     edited_cues,
     find_clip,
     plan_session,
@@ -86,6 +87,7 @@ class PlanBody(BaseModel):
     min_len: float = Field(default=15.0, ge=1, le=600)
     max_len: float = Field(default=60.0, ge=1, le=600)
     max_clips: int | None = Field(default=None, ge=1, le=100)
+    replan: bool = False  # plan afresh: the clips' edits are dropped
 
 
 class Cue(BaseModel):
@@ -112,6 +114,7 @@ class ClipPatch(BaseModel):
     card: bool | None = None
     framing: Framing | None = None
     status: Literal["approved", "rejected", "later"] | None = None
+    style: Literal["karaoke", "plain", "none"] | None = None
 
 
 # -- plumbing ---------------------------------------------------------------------------
@@ -216,6 +219,16 @@ def plan_clips(
 ) -> dict[str, Any]:
     body = body or PlanBody()
     _session_exists(ctx, session_id)
+    store, data_dir = _store(request), ctx.data_dir
+    if store.load(session_id) is not None and not body.replan:
+        # Planned already: render whatever changed (the edits are kept).
+        products = _products(ctx)
+        job = _runner(request).submit(
+            "render",
+            session_id,
+            lambda progress: render_clips(store, data_dir, session_id, None, products, progress),
+        )
+        return {"job": job.id}
     if body.min_len > body.max_len:
         raise InvalidInput("min_len must not exceed max_len", field="min_len")
     start = None
@@ -236,11 +249,11 @@ def plan_clips(
         start,
         transcript,
         ctx.settings.whisper_model,
+        tuple(_store(request).glossary()) + tuple(p.name for p in _products(ctx).values()),
         ctx.settings.language,
         _products(ctx),
         {"min_len": body.min_len, "max_len": body.max_len, "max_clips": body.max_clips},
     )
-    store, data_dir = _store(request), ctx.data_dir
     job = _runner(request).submit(
         "plan", session_id, lambda progress: plan_session(store, data_dir, plan, progress)
     )
@@ -262,6 +275,7 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
         "duration": state.get("duration"),
         "clips": clips,
         "jobs": jobs,
+        "glossary": store.glossary(),
     }
 
 
@@ -312,6 +326,7 @@ def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> d
             captions = edited_cues(segments, clip, given)
             changed |= captions != clip.get("captions", [])
             clip["captions"] = captions
+            store.learn(corrected_words(segments, clip, captions))
         if body.card is not None:
             changed |= body.card != clip.get("card", True)
             clip["card"] = body.card
@@ -319,6 +334,9 @@ def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> d
             framing = body.framing.model_dump()
             changed |= framing != clip.get("framing")
             clip["framing"] = framing
+        if body.style is not None:
+            changed |= body.style != clip.get("style", "karaoke")
+            clip["style"] = body.style
         if body.status is not None:
             clip["decision"] = body.status
         if changed:

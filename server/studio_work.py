@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 SNAP_REACH = 1.0  # seconds: a trim lands on a word edge this close, else where it was put
 MIN_CLIP = 1.0
+MAX_GLOSSARY = 200  # words; hotwords go in a prompt of a few hundred characters anyway
+PUNCTUATION = ".,!?;:…\"'()"
 PRICE_WORDS = ("giá", "nghìn", "ngàn", "đồng", "k ")
 Progress = Callable[[float], None]
 
@@ -94,6 +96,28 @@ class Store:
             self.save(state)
             return clip
 
+    def glossary(self) -> list[str]:
+        """The shop's corrected words (from caption fixes): hotwords for the next live."""
+        path = self.root / "glossary.json"
+        with self.lock:
+            if not path.is_file():
+                return []
+            words: list[str] = json.loads(path.read_text(encoding="utf-8"))
+            return words
+
+    def learn(self, words: Sequence[str]) -> None:
+        known = self.glossary()
+        fresh = [
+            w for w in dict.fromkeys(words) if w.casefold() not in {k.casefold() for k in known}
+        ]
+        if not fresh:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.lock:
+            tmp = self.root / "glossary.json.tmp"
+            tmp.write_text(json.dumps([*known, *fresh][-MAX_GLOSSARY:], ensure_ascii=False))
+            tmp.replace(self.root / "glossary.json")
+
     def segments(self, session_id: int) -> list[Segment]:
         path = self.folder(session_id) / "transcript.json"
         if not path.is_file():
@@ -137,6 +161,7 @@ class PlanRequest:
     recording_start: datetime | None
     transcript: Path | None
     whisper_model: str
+    hotwords: tuple[str, ...]
     language: str
     products: dict[str, Product]
     lengths: dict[str, Any]  # min_len, max_len, max_clips: Options' fields
@@ -217,6 +242,7 @@ def plan_session(store: Store, data_dir: Path, request: PlanRequest, progress: P
                 lambda done, total: progress(0.3 * done / total if total else 0.0),
                 request.language,
                 regions,
+                request.hotwords,
             )
         text = json.dumps({"segments": segments_to_json(segments)}, ensure_ascii=False)
         (folder / "transcript.json").write_text(text, encoding="utf-8")
@@ -310,6 +336,7 @@ def _edit(clip: dict[str, Any]) -> ClipEdit:
         card=bool(clip.get("card", True)),
         framing=str(framing.get("mode", "follow")),
         x=float(framing.get("x", 0.5)),
+        style=clip.get("style"),
     )
 
 
@@ -412,6 +439,22 @@ def cues_json(segments: Sequence[Segment], clip: dict[str, Any]) -> list[dict[st
     ]
 
 
+def corrected_words(
+    segments: Sequence[Segment], clip: dict[str, Any], edits: Sequence[Sequence[Any]]
+) -> list[str]:
+    """Words a helper typed that the transcript did not have there (a product name, a
+    price): what the glossary learns."""
+    start = float(clip["start"])
+    heard = {
+        word.strip(PUNCTUATION).casefold()
+        for cue in clip_cues(segments, start, float(clip["end"]))
+        for line in cue.lines
+        for word in line.split()
+    }
+    typed = [w.strip(PUNCTUATION) for _s, _e, text in edits for w in str(text).split()]
+    return [w for w in typed if len(w) > 1 and w.casefold() not in heard]
+
+
 def edited_cues(
     segments: Sequence[Segment], clip: dict[str, Any], given: Sequence[dict[str, Any]]
 ) -> list[list[Any]]:
@@ -462,6 +505,7 @@ def clip_json(
         "stale": clip.get("stale", False),
         "card": clip.get("card", True),
         "framing": clip.get("framing"),
+        "style": clip.get("style") or "karaoke",
         "video": links(clip["file"]),
         "thumbnail": links(f"{stem}.jpg"),
         "captions": cues_json(segments, clip),

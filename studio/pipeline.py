@@ -79,6 +79,7 @@ class ClipEdit:
     card: bool = True
     framing: Framing = "follow"
     x: float = 0.5  # crop centre across the source, 0..1, for "fixed"
+    style: str | None = None  # karaoke | plain | none; None: Options.captions
 
 
 @dataclass(frozen=True)
@@ -359,8 +360,8 @@ def render_one(
         plan.start,
         plan.end,
         srt=out / f"{stem}.srt",
-        ass=work / f"{stem}.ass" if options.captions != "none" else None,
-        karaoke=options.captions == "karaoke",
+        ass=work / f"{stem}.ass" if (edit.style or options.captions) != "none" else None,
+        karaoke=(edit.style or options.captions) == "karaoke",
         frame=(width, height),
         edits=edit.captions,
     )

@@ -72,6 +72,9 @@ async function refresh() {
   if (!reply.ok) return fail(reply.data.error || reply.status);
   state.clips = reply.data.clips;
   state.jobs = reply.data.jobs;
+  const glossary = reply.data.glossary || [];
+  $("glossary").classList.toggle("hidden", !glossary.length);
+  $("glossary").textContent = t("studio.glossary", { words: glossary.join(", ") });
   $("make").classList.toggle("hidden", state.clips.length > 0 || state.jobs.length > 0);
   drawJobs();
   drawList();
@@ -149,6 +152,7 @@ function drawEditor(clip) {
   $("start").value = clip.start.toFixed(2);
   $("end").value = clip.end.toFixed(2);
   $("card").checked = clip.card;
+  $("style").value = clip.style;
   $("framing").value = clip.framing.mode;
   $("framing-x").value = clip.framing.x;
   $("framing-x").disabled = clip.framing.mode !== "fixed";
@@ -225,6 +229,7 @@ function edits() {
     end: Number($("end").value),
     captions: cues,
     card: $("card").checked,
+    style: $("style").value,
     framing: { mode: $("framing").value, x: Number($("framing-x").value) },
   };
 }

@@ -120,6 +120,9 @@ def test_plan_trim_caption_rerender_and_export(studio: Any) -> None:
     assert clip["end"] in word_ends and abs(clip["end"] - (planned_end + 3.1)) <= 1.0
     assert clip["end"] > planned_end and clip["stale"] is True
     assert clip["captions"][0]["text"] == "Hạt dẻ Ngân Sơn 150k"
+    # The words the transcript did not have become the shop's hotwords.
+    glossary = client.get(f"/api/sessions/{session_id}/clips", headers=AUTH).json()["glossary"]
+    assert glossary == ["Ngân", "Sơn", "150k"]
 
     mtime_b4 = _clip_file(client, session_id, clips["B4"]).stat().st_mtime_ns
     job = client.post(f"/api/clips/{clip['id']}/render", headers=AUTH).json()["job"]
@@ -145,15 +148,24 @@ def test_plan_trim_caption_rerender_and_export(studio: Any) -> None:
     short = {"start": other["start"], "end": other["start"] + 0.2}
     refused = client.patch(f"/api/clips/{other['id']}", json=short, headers=AUTH)
     assert refused.status_code == 422 and refused.json()["field"] == "end"
-    look = {"card": False, "framing": {"mode": "fixed", "x": 0.1}}
+    look = {"card": False, "framing": {"mode": "fixed", "x": 0.1}, "style": "plain"}
     assert client.patch(f"/api/clips/{other['id']}", json=look, headers=AUTH).json()["stale"]
     wait(client, client.post(f"/api/clips/{other['id']}/render", headers=AUTH).json()["job"])
     redone = _by_id(client, session_id, other["id"])
-    assert redone["status"] == "ready" and not redone["stale"]
+    assert redone["status"] == "ready" and not redone["stale"] and redone["style"] == "plain"
     assert _clip_file(client, session_id, other).stat().st_mtime_ns != mtime_b4
     state_dir = _clip_file(client, session_id, other).parent / ".studio"
     sidecar = json.loads((state_dir / (Path(other["file"]).stem + ".json")).read_text())
     assert sidecar["framing"] == "crop"
+
+    # Asking again keeps the plan and its edits: a render of what changed (nothing).
+    files = [_clip_file(client, session_id, c) for c in (redone, after)]
+    before = [f.stat().st_mtime_ns for f in files]
+    again = client.post(f"/api/sessions/{session_id}/clips", json={}, headers=AUTH).json()
+    assert client.get(f"/api/jobs/{again['job']}", headers=AUTH).json()["kind"] == "render"
+    wait(client, again["job"])
+    assert before == [f.stat().st_mtime_ns for f in files]
+    assert _by_id(client, session_id, clip["id"])["captions"][0]["text"] == "Hạt dẻ Ngân Sơn 150k"
 
     assert client.get(f"/api/sessions/{session_id}/clips.zip", headers=AUTH).status_code == 404
     approved = client.patch(f"/api/clips/{clip['id']}", json={"status": "approved"}, headers=AUTH)
