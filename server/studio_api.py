@@ -34,7 +34,7 @@ from studio.catalog import Product
 from studio.events import parse_time
 from studio.session import logged_recordings
 
-from .context import AppContext, Helper
+from .context import AppContext, Helper, HelperLink
 from .db import live_sessions
 from .errors import InvalidInput, NotFound, error_body
 from .studio_jobs import JobRunner
@@ -280,7 +280,7 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
 
 
 @router.get("/api/sessions/{session_id}/clips.zip")
-def approved_zip(ctx: Helper, request: Request, session_id: int) -> Response:
+def approved_zip(ctx: HelperLink, request: Request, session_id: int) -> Response:
     """Every approved clip with its thumbnail, captions and post text."""
     store = _store(request)
     state = _state(store, session_id)

@@ -2,16 +2,7 @@
 // Everything lives on the server (/api/sessions/{id}/clips, /api/clips/{id}): this page
 // only draws it and sends the helper's edits, so closing the tab loses nothing and
 // renders go on without it. The token comes like the panel's: #token=… once, then localStorage.
-import { $, api, currentLang, h, loadI18n, notify, setLang, t, translatePage, useToken } from "./common.js";
-
-function takeToken() {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (fromHash) {
-    localStorage.setItem("chotdon.token", fromHash);
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  return fromHash || localStorage.getItem("chotdon.token") || "";
-}
+import { $, api, h, mountLanguage, notify, t, takeToken, useToken } from "./common.js";
 
 const POLL_MS = 1000;
 const state = { session: null, clips: [], selected: null, words: [], word: null, jobs: [], poll: null };
@@ -62,6 +53,7 @@ async function loadSessions() {
 
 async function openSession(id) {
   state.session = id;
+  $("download").href = `/api/sessions/${id}/clips.zip?${new URLSearchParams({ token })}`;
   state.selected = null;
   $("editor").classList.add("hidden");
   await refresh();
@@ -271,20 +263,12 @@ async function decide(status) {
   if (next < state.clips.length) await select(state.clips[next].id);
 }
 
-async function downloadApproved() {
-  const response = await fetch(`/api/sessions/${state.session}/clips.zip`, {
-    headers: { Authorization: `Bearer ${token}` },
-  });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    return fail(body.error || response.status);
+// A plain link (the zip may be large): nothing approved yet is said here, not as a JSON page.
+function checkApproved(event) {
+  if (!state.clips.some((c) => c.decision === "approved")) {
+    event.preventDefault();
+    notify(t("studio.none_approved"));
   }
-  const url = URL.createObjectURL(await response.blob());
-  const link = h("a", { href: url, download: `clips-phien-${state.session}.zip` });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 function onKey(event) {
@@ -299,16 +283,10 @@ function onKey(event) {
 
 const token = takeToken();
 useToken(token);
-const lang = await loadI18n(currentLang());
-translatePage();
-$("lang").value = lang;
-$("lang").addEventListener("change", (event) => {
-  setLang(event.target.value);
-  location.reload();
-});
+await mountLanguage();
 $("session").addEventListener("change", (event) => openSession(Number(event.target.value)));
 $("make-clips").addEventListener("click", makeClips);
-$("download").addEventListener("click", downloadApproved);
+$("download").addEventListener("click", checkApproved);
 $("start-here").addEventListener("click", () => wordBound("start"));
 $("end-here").addEventListener("click", () => wordBound("end"));
 $("framing").addEventListener("change", () => ($("framing-x").disabled = $("framing").value !== "fixed"));
