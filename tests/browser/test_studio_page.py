@@ -108,7 +108,11 @@ def test_trim_past_the_plan_fix_a_caption_and_render_again(
     assert wide.locator("#player").evaluate("v => v.currentSrc").endswith(after["video"])
 
     if os.environ.get("CHOTDON_STUDIO_SCREENSHOT"):  # docs/studio-page.png
-        wide.wait_for_function("document.querySelector('#player').readyState >= 2")
+        wide.wait_for_selector("#job", state="hidden")
+        wide.locator("#player").evaluate(
+            "v => new Promise(done => { v.addEventListener('seeked', done, {once: true}); "
+            "v.currentTime = 1; })"
+        )
         wide.screenshot(path=os.environ["CHOTDON_STUDIO_SCREENSHOT"], full_page=True)
 
     # "a" approves the open clip (and opens the next); the zip holds it with its files.
