@@ -269,12 +269,14 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
     link = _links(ctx, store, session_id)
     clips = [clip_json(c, segments, link, store.progress.get(c["id"], 0.0)) for c in state["clips"]]
     jobs = [j.to_json() for j in _runner(request).active(session_id)]
+    latest = _runner(request).latest(session_id)
     return {
         "session": session_id,
         "recording": state.get("recording"),
         "duration": state.get("duration"),
         "clips": clips,
         "jobs": jobs,
+        "last_job": latest.to_json() if latest else None,
         "glossary": store.glossary(),
     }
 

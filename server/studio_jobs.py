@@ -81,6 +81,12 @@ class JobRunner:
                 if j.session_id == session_id and j.status in ("queued", "running")
             ]
 
+    def latest(self, session_id: int) -> Job | None:
+        """The session's newest job, finished or not: how the page learns a failure."""
+        with self._lock:
+            mine = [j for j in self._jobs.values() if j.session_id == session_id]
+            return max(mine, key=lambda j: j.id, default=None)
+
     def close(self) -> None:
         # Queued jobs are dropped; the running one finishes its clip (ffmpeg is a child).
         self._pool.shutdown(wait=True, cancel_futures=True)

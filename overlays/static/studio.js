@@ -69,6 +69,12 @@ async function refresh() {
   $("glossary").textContent = t("studio.glossary", { words: glossary.join(", ") });
   $("make").classList.toggle("hidden", state.clips.length > 0 || state.jobs.length > 0);
   drawJobs();
+  const last = reply.data.last_job;
+  if (last && last.status === "failed" && state.failedShown !== last.id) {
+    state.failedShown = last.id; // said once, and kept on screen until the next job
+    $("make-hint").textContent = t("studio.job_failed", { error: last.error });
+    notify(t("studio.job_failed", { error: last.error }));
+  }
   drawList();
   if (state.selected && clipById(state.selected)) drawEditorState(clipById(state.selected));
   else if (!state.selected && state.clips.length) await select(state.clips[0].id);

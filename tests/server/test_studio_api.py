@@ -205,6 +205,19 @@ def test_bad_requests_name_their_field(studio: Any, tmp_path: Path) -> None:
     assert client.get(f"/api/sessions/{session_id}/clips").status_code == 401
 
 
+def test_a_failed_plan_is_told_on_the_list(studio: Any, tmp_path: Path) -> None:
+    client, session_id, _ = studio
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    body = {"transcript": str(broken), "min_len": 3, "max_len": 6}
+    job_id = client.post(f"/api/sessions/{session_id}/clips", json=body, headers=AUTH).json()["job"]
+    assert client.app.state.studio_jobs.get(job_id).done.wait(60)  # type: ignore[attr-defined]
+    listing = client.get(f"/api/sessions/{session_id}/clips", headers=AUTH).json()
+    assert listing["clips"] == [] and listing["jobs"] == []
+    assert listing["last_job"]["status"] == "failed"
+    assert "not valid JSON" in listing["last_job"]["error"]
+
+
 def test_edited_cues_replace_only_what_they_overlap() -> None:
     from studio.subtitles import clip_cues
 
