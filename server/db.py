@@ -1,8 +1,9 @@
-"""SQLite storage through SQLAlchemy 2 Core, with versioned migrations.
+"""Storage through SQLAlchemy 2 Core, with versioned migrations: SQLite by default,
+PostgreSQL when ``database_url`` names one (the differences: :mod:`server.dialect`).
 
 Why Core and not the ORM: the live server does a handful of small, hot writes
-(an event, a stock change, a comment) and we want to see the exact SQL. Core keeps
-the door open to PostgreSQL later, since tables are declared portably.
+(an event, a stock change, a comment) and we want to see the exact SQL. Tables and
+migrations are declared portably, so the same schema runs on both databases.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL``: a committed transaction
 survives the process being killed (the case that matters during a live), and
@@ -35,6 +36,8 @@ from sqlalchemy import (
     event,
     select,
 )
+
+from .dialect import postgres_engine
 
 __all__ = [
     "MIGRATIONS",
@@ -240,11 +243,15 @@ def owner_only(path: Path) -> None:
             logger.warning("%s is readable by other users and not ours to change", file)
 
 
-def open_database(path: Path) -> Engine:
-    """Open (creating if needed) the SQLite file and bring its schema up to date."""
-    owner_only(path)
-    engine = create_engine(f"sqlite:///{path}", pool_pre_ping=False)
-    event.listen(engine, "connect", _sqlite_pragmas)
+def open_database(path: Path, url: str = "") -> Engine:
+    """Open the store and bring its schema up to date: the SQLite file at ``path``
+    (created if needed), or the PostgreSQL database at ``url`` when one is given."""
+    if url:
+        engine = postgres_engine(url, lock_timeout_s=5.0)
+    else:
+        owner_only(path)
+        engine = create_engine(f"sqlite:///{path}", pool_pre_ping=False)
+        event.listen(engine, "connect", _sqlite_pragmas)
     migrate(engine)
     return engine
 
