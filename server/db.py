@@ -37,7 +37,7 @@ from sqlalchemy import (
     select,
 )
 
-from .dialect import postgres_engine
+from .dialect import migration_lock, postgres_engine
 
 __all__ = [
     "MIGRATIONS",
@@ -252,12 +252,25 @@ def open_database(path: Path, url: str = "") -> Engine:
         owner_only(path)
         engine = create_engine(f"sqlite:///{path}", pool_pre_ping=False)
         event.listen(engine, "connect", _sqlite_pragmas)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except BaseException:
+        engine.dispose()  # no pooled connection left open behind a failed start
+        raise
     return engine
 
 
 def migrate(engine: Engine) -> list[int]:
-    """Apply pending migrations, each in its own transaction; returns the versions applied."""
+    """Apply pending migrations, each in its own transaction; returns the versions applied.
+
+    One process at a time: servers starting together on one PostgreSQL database wait
+    for each other here (SQLite: the data folder's lock already keeps to one server).
+    """
+    with migration_lock(engine):
+        return _migrate(engine)
+
+
+def _migrate(engine: Engine) -> list[int]:
     _migrations.create(engine, checkfirst=True)
     with engine.connect() as conn:
         done = set(conn.scalars(select(_migrations.c.version)))

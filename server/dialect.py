@@ -25,17 +25,20 @@ transaction. What cannot be portable lives here, per connection:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-__all__ = ["is_lock_timeout", "is_postgres", "postgres_engine", "safe_url"]
+__all__ = ["is_lock_timeout", "is_postgres", "migration_lock", "postgres_engine", "safe_url"]
 
 logger = logging.getLogger(__name__)
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a statement that waited past lock_timeout
 DRIVER = "postgresql+psycopg"
+MIGRATION_LOCK = 0x63686F74  # "chot": the advisory lock the schema migrations hold
 
 
 def postgres_engine(url: str, lock_timeout_s: float) -> Engine:
@@ -60,6 +63,25 @@ def postgres_engine(url: str, lock_timeout_s: float) -> Engine:
     event.listen(engine, "connect", _without_nul)
     logger.info("database: %s", safe_url(url))
     return engine
+
+
+@contextlib.contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """On PostgreSQL, hold a session advisory lock while the schema is migrated."""
+    if not is_postgres(engine):
+        yield
+        return
+    with engine.connect() as conn:
+        # No lock_timeout here: another server's migrations are worth waiting for.
+        conn.execute(text("SET lock_timeout = 0"))
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+            conn.execute(text("RESET lock_timeout"))
+            conn.commit()
 
 
 def safe_url(url: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,32 @@ def test_the_database_url_setting_takes_postgresql_or_nothing() -> None:
 def test_timestamps_are_utc_with_milliseconds() -> None:
     stamp = utcnow_iso()
     assert stamp.endswith("Z") and stamp[10] == "T" and len(stamp) == 24
+
+
+@pytest.mark.postgres
+def test_servers_starting_together_on_postgres_migrate_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    engines: list[object] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def server() -> None:
+        start.wait(timeout=10)
+        try:
+            engines.append(open_database(tmp_path / "unused.db", postgres_url))
+        except BaseException as exc:  # reported below, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=server) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and len(engines) == 3
+    engine = open_database(tmp_path / "unused.db", postgres_url)
+    with engine.connect() as conn:
+        versions = conn.scalars(text("SELECT version FROM schema_migrations")).all()
+    for each in [*engines, engine]:
+        each.dispose()  # type: ignore[attr-defined]
+    assert sorted(versions) == [v for v, _, _ in MIGRATIONS]
