@@ -71,7 +71,7 @@ async def start_background(ctx: AppContext) -> None:
     service.connector_state(ConnectorState(name="manual", status="live"))
 
     async def emit(batch: Sequence[CommentIn]) -> None:
-        service.ingest(batch)
+        await service.ingest(batch)
 
     supervisors: list[Supervisor] = []
     for kind, options in configured_connectors(ctx.settings):

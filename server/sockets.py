@@ -70,7 +70,7 @@ async def _serve(ws: WebSocket, role: Role, secret: str | None) -> None:
             if len(text) > MAX_MESSAGE:
                 await ws.close(code=CLOSE_TOO_BIG)
                 break
-            reply = _handle(ctx, role, text)
+            reply = await _handle(ctx, role, text)
             if reply is not None:
                 client.offer(json.dumps(reply, ensure_ascii=False))
     except (WebSocketDisconnect, RuntimeError):
@@ -89,7 +89,7 @@ async def _write(ws: WebSocket, ctx: AppContext, client: Client) -> None:
             await ws.close(code=CLOSE_TRY_AGAIN)
 
 
-def _handle(ctx: AppContext, role: Role, text: str) -> dict[str, Any] | None:
+async def _handle(ctx: AppContext, role: Role, text: str) -> dict[str, Any] | None:
     try:
         message = json.loads(text)
     except json.JSONDecodeError:
@@ -104,14 +104,14 @@ def _handle(ctx: AppContext, role: Role, text: str) -> dict[str, Any] | None:
     if kind == "command":
         if role != "panel":
             return {"type": "ack", "id": message.get("id"), "ok": False, "error": "read-only"}
-        return _command(ctx, message)
+        return await _command(ctx, message)
     return None
 
 
-def _command(ctx: AppContext, message: dict[str, Any]) -> dict[str, Any]:
+async def _command(ctx: AppContext, message: dict[str, Any]) -> dict[str, Any]:
     ack: dict[str, Any] = {"type": "ack", "id": message.get("id")}
     try:
-        run_command(ctx.live, str(message.get("op", "")), message.get("args"))
+        await run_command(ctx.live, str(message.get("op", "")), message.get("args"))
     except DomainError as exc:
         return {**ack, "ok": False, "error": exc.message, "field": exc.field}
     return {**ack, "ok": True, "rev": ctx.live.rev}

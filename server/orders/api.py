@@ -1,8 +1,10 @@
 """Routes of the order book: ingestion (REST and websocket), review, orders, buyers, exports.
 
-Handlers are ``async`` on purpose: they run on the event loop, like the live
-commands, so an order's database work and its broadcast are never interleaved
-with another's. Each one is a short, synchronous SQLite transaction.
+Handlers that change the order book are ``async``: they await the order service,
+whose transactions run in the live service's writer thread under the command
+lock, so an order's database work and its broadcast are never interleaved with
+another's. Handlers that only read the database are plain ``def``: FastAPI runs
+them in its threadpool, off the event loop.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.post("/api/comments")
 async def post_comments(ctx: Helper, body: list[CommentIn]) -> dict[str, Any]:
-    stored = service_for(ctx).ingest(body)
+    stored = await service_for(ctx).ingest(body)
     return {"results": [s.to_dict() for s in stored]}
 
 
@@ -61,7 +63,7 @@ async def post_manual(ctx: Helper, body: ManualIn) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidInput(str(exc), field="text") from exc
     comment = comment.model_copy(update={"user": f"manual:{name.casefold()}"[:200]})
-    return service_for(ctx).ingest([comment])[0].to_dict()
+    return (await service_for(ctx).ingest([comment]))[0].to_dict()
 
 
 @router.websocket("/ws/ingest")
@@ -80,7 +82,8 @@ async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
     try:
         while True:
             text = await ws.receive_text()
-            await ws.send_text(json.dumps(_ingest_message(service, text), ensure_ascii=False))
+            reply = await _ingest_message(service, text)
+            await ws.send_text(json.dumps(reply, ensure_ascii=False))
             # Queued messages come back without suspending: a client far ahead of the
             # server would hold the loop until its backlog is gone, starving helpers'
             # commands and the overlays. One yield per message keeps the loop fair.
@@ -89,7 +92,7 @@ async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
         return
 
 
-def _ingest_message(service: Any, text: str) -> dict[str, Any]:
+async def _ingest_message(service: Any, text: str) -> dict[str, Any]:
     if len(text) > MAX_INGEST_MESSAGE:
         return {"type": "error", "error": f"message over {MAX_INGEST_MESSAGE} bytes"}
     try:
@@ -98,7 +101,7 @@ def _ingest_message(service: Any, text: str) -> dict[str, Any]:
     except (json.JSONDecodeError, ValidationError) as exc:
         return {"type": "error", "error": _why(exc)}
     try:
-        stored = service.ingest(batch)
+        stored = await service.ingest(batch)
     except DomainError as exc:
         return {"type": "error", "error": exc.message}
     return {"type": "ack", "results": [s.to_dict() for s in stored]}
@@ -116,7 +119,7 @@ def _why(exc: Exception) -> str:
 
 
 @router.get("/api/comments")
-async def get_comments(
+def get_comments(
     ctx: Helper,
     status: str | None = None,
     intent: str | None = None,
@@ -128,7 +131,7 @@ async def get_comments(
 
 
 @router.get("/api/comments/{comment_id}")
-async def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
+def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
         return queries.comment_detail(conn, comment_id)
 
@@ -146,13 +149,13 @@ class ConfirmBody(BaseModel):
 @router.post("/api/comments/{comment_id}/confirm")
 async def confirm_comment(ctx: Helper, comment_id: int, body: ConfirmBody) -> dict[str, Any]:
     items = None if body.items is None else [ItemIn(i.code, i.qty) for i in body.items]
-    status = service_for(ctx).confirm(comment_id, items, body.intent)
+    status = await service_for(ctx).confirm(comment_id, items, body.intent)
     return {"ok": True, "status": status}
 
 
 @router.post("/api/comments/{comment_id}/reject")
 async def reject_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
-    service_for(ctx).reject(comment_id)
+    await service_for(ctx).reject(comment_id)
     return {"ok": True, "status": "rejected"}
 
 
@@ -166,13 +169,13 @@ async def get_alias_suggestions(ctx: Helper) -> list[dict[str, Any]]:
 
 @router.post("/api/comments/{comment_id}/show")
 async def show_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
-    service_for(ctx).show_comment(comment_id)
+    await service_for(ctx).show_comment(comment_id)
     return {"ok": True, "rev": ctx.live.rev}
 
 
 @router.post("/api/comments/hide")
 async def hide_comment(ctx: Helper) -> dict[str, Any]:
-    service_for(ctx).hide_comment()
+    await service_for(ctx).hide_comment()
     return {"ok": True, "rev": ctx.live.rev}
 
 
@@ -184,7 +187,7 @@ class StatusBody(BaseModel):
 
 
 @router.get("/api/orders")
-async def get_orders(
+def get_orders(
     ctx: Helper, scope: queries.Scope = "open", session: int | None = None
 ) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
@@ -193,19 +196,19 @@ async def get_orders(
 
 @router.post("/api/orders/lines/{line_id}/status")
 async def line_status(ctx: Helper, line_id: int, body: StatusBody) -> dict[str, Any]:
-    moved = service_for(ctx).set_line_status([line_id], body.status)
+    moved = await service_for(ctx).set_line_status([line_id], body.status)
     return {"ok": True, "moved": moved}
 
 
 @router.post("/api/orders/buyers/{customer_id}/status")
 async def buyer_status(ctx: Helper, customer_id: int, body: StatusBody) -> dict[str, Any]:
-    moved = service_for(ctx).set_buyer_status(customer_id, body.status)
+    moved = await service_for(ctx).set_buyer_status(customer_id, body.status)
     return {"ok": True, "moved": moved}
 
 
 @router.post("/api/orders/waitlist/{code}/promote")
 async def promote(ctx: Helper, code: str) -> dict[str, Any]:
-    return {"ok": True, "moved": service_for(ctx).promote(code)}
+    return {"ok": True, "moved": await service_for(ctx).promote(code)}
 
 
 def _book(ctx: AppContext, scope: queries.Scope, session: int | None) -> list[dict[str, Any]]:
@@ -219,7 +222,7 @@ def _filename(kind: str, ext: str) -> dict[str, str]:
 
 
 @router.get("/api/orders/export.csv")
-async def export_csv(
+def export_csv(
     ctx: Helper,
     by: Literal["line", "buyer"] = "line",
     scope: queries.Scope = "open",
@@ -234,9 +237,7 @@ async def export_csv(
 
 
 @router.get("/api/orders/export.xlsx")
-async def export_xlsx(
-    ctx: Helper, scope: queries.Scope = "open", session: int | None = None
-) -> Response:
+def export_xlsx(ctx: Helper, scope: queries.Scope = "open", session: int | None = None) -> Response:
     book = _book(ctx, scope, session)
     body = export.to_xlsx(
         [
@@ -248,7 +249,7 @@ async def export_xlsx(
 
 
 @router.get("/api/orders/slips", response_class=HTMLResponse)
-async def slips(
+def slips(
     ctx: Helper,
     paper: Literal["a4", "80mm"] = "a4",
     scope: queries.Scope = "open",
@@ -270,7 +271,7 @@ class CustomerPatch(BaseModel):
 
 
 @router.get("/api/customers")
-async def get_customers(
+def get_customers(
     ctx: Helper, q: str = "", limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
@@ -278,7 +279,7 @@ async def get_customers(
 
 
 @router.get("/api/customers/{customer_id}")
-async def get_customer(ctx: Helper, customer_id: int) -> dict[str, Any]:
+def get_customer(ctx: Helper, customer_id: int) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
         return queries.customer_detail(conn, customer_id)
 
@@ -288,7 +289,7 @@ async def patch_customer(ctx: Helper, customer_id: int, body: CustomerPatch) -> 
     values = body.model_dump(exclude_none=True)
     if "bom" in values:
         values["bom"] = int(values["bom"])
-    return service_for(ctx).update_customer(customer_id, values)
+    return await service_for(ctx).update_customer(customer_id, values)
 
 
 # -- connectors ---------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, tuple_, update
 
+from chotdon.limits import MAX_QTY
 from server.comments import CommentIn
 from server.db import comments, customers, order_lines, utcnow_iso
 
@@ -75,7 +76,7 @@ def decide(parsed: Parsed, threshold: float, known: set[str]) -> str:
         return "review"
     if parsed.intent == "order":
         if not parsed.items or any(
-            i.code not in known or i.qty is None or not 0 < i.qty <= 1000 for i in parsed.items
+            i.code not in known or i.qty is None or not 0 < i.qty <= MAX_QTY for i in parsed.items
         ):
             return "review"
         return "order"
