@@ -150,10 +150,13 @@ def create_lines(
     specs: Sequence[LineSpec],
     now: str,
     known: dict[str, dict[str, Any]] | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     """Reserve and insert one line per spec; returns each line's status.
 
     ``known`` is the products' rows (price, name, unit) when the caller has them.
+    ``rows`` given: the lines are appended to it, for the caller to insert many at
+    once (one ``executemany`` per batch of comments), instead of one by one.
     """
     if known is None or any(s.code not in known for s in specs):
         known = product_rows(conn, (s.code for s in specs))
@@ -178,7 +181,10 @@ def create_lines(
             "created_at": now,
             "updated_at": now,
         }
-        conn.execute(_INSERT_LINE, row)
+        if rows is not None:
+            rows.append(row)
+        else:
+            conn.execute(_INSERT_LINE, row)
         if ok:
             changes.ordered(spec.code, spec.qty, nickname, product)
         statuses.append(status)

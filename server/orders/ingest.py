@@ -128,8 +128,9 @@ def store_batch(
         if status in ("order", "cancel"):
             new = _New(comment, parsed, row["customer_id"], comment_id)
             status = orders.act(new, status)
-            conn.execute(_SET_STATUS, {"cid": comment_id, "s": status})
+            orders.settle(comment_id, status)
         statuses[key] = (comment_id, status)
+    orders.flush()
     out: list[Stored] = []
     seen: set[tuple[str, str]] = set()
     for (_comment, parsed), key in zip(batch, keys, strict=True):
@@ -233,6 +234,7 @@ _SET_STATUS = (
     update(comments).where(comments.c.id == bindparam("cid")).values(status=bindparam("s"))
 )
 _OPEN = ("pending", "confirmed", "waitlist")
+_INSERT_LINE = order_lines.insert()
 
 
 class _Orders:
@@ -249,6 +251,9 @@ class _Orders:
         self.since = utcnow_iso(moment - REPEAT_WINDOW)
         self.products: dict[str, dict[str, Any]] = {}
         self.recent: dict[int, dict[Any, list[tuple[str, float]]]] = {}
+        # Order lines and comment statuses waiting for one executemany each.
+        self.lines: list[dict[str, Any]] = []
+        self.statuses: list[dict[str, Any]] = []
 
     def preload(self, customer_ids: set[int], codes: set[str]) -> None:
         if codes:
@@ -262,12 +267,14 @@ class _Orders:
                 order_lines.c.created_at >= self.since,
                 order_lines.c.status.in_(_OPEN),
             )  # fmt: skip
-            self.recent = {cid: {} for cid in customer_ids}
+            fresh: dict[int, dict[Any, list[tuple[str, float]]]] = {c: {} for c in customer_ids}
             for customer_id, comment_id, code, qty in self.conn.execute(query):
-                self.recent[customer_id].setdefault(comment_id, []).append((code, round(qty, 3)))
+                fresh[customer_id].setdefault(comment_id, []).append((code, round(qty, 3)))
+            self.recent.update(fresh)
 
     def act(self, new: _New, action: str) -> str:
         if action == "cancel":
+            self.flush()  # the cancel reads the buyer's lines from the database
             specs = [(str(i.code), i.qty) for i in new.parsed.items]
             self.recent.pop(new.customer_id, None)  # lines change: read them again if needed
             touched = cancel_for_customer(self.conn, self.changes, new.customer_id, specs)
@@ -280,12 +287,26 @@ class _Orders:
         statuses = create_lines(
             self.conn, self.changes, customer_id=new.customer_id, nickname=new.comment.nickname,
             comment_id=new.comment_id, session_id=self.session_id, specs=lines, now=self.now,
-            known=self.products,
+            known=self.products, rows=self.lines,
         )  # fmt: skip
         recent[new.comment_id] = wanted
         return "ordered" if "pending" in statuses else "waitlist"
 
     def _recent(self, customer_id: int) -> dict[Any, list[tuple[str, float]]]:
         if customer_id not in self.recent:
+            self.flush()
             self.preload({customer_id}, set())
         return self.recent[customer_id]
+
+    def settle(self, comment_id: int, status: str) -> None:
+        """The comment's final status, written with the others by :meth:`flush`."""
+        self.statuses.append({"cid": comment_id, "s": status})
+
+    def flush(self) -> None:
+        """Insert the pending order lines and statuses, one ``executemany`` each."""
+        if self.lines:
+            self.conn.execute(_INSERT_LINE, self.lines)
+            self.lines = []
+        if self.statuses:
+            self.conn.execute(_SET_STATUS, self.statuses)
+            self.statuses = []
