@@ -111,10 +111,11 @@ def store_batch(
     ]
     ids: list[int] = []
     if rows:
-        inserted = conn.execute(
-            comments.insert().returning(comments.c.id, sort_by_parameter_order=True), rows
-        )
-        ids = [r[0] for r in inserted]
+        # Rows come back in any order (so SQLAlchemy batches them into multi-row
+        # INSERTs, instead of one statement per comment); the key says whose id it is.
+        inserted = conn.execute(_INSERT_COMMENTS, rows)
+        by_key = {(r.platform, r.message_id): r.id for r in inserted}
+        ids = [by_key[key] for key in fresh]
     statuses: dict[tuple[str, str], tuple[int, str]] = {}
     decided = [decide(p, threshold, known) for _, p in fresh.values()]
     orders = _Orders(conn, changes, session_id, moment)
@@ -147,11 +148,8 @@ def store_batch(
 def _existing(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     if not keys:
         return {}
-    query = select(
-        comments.c.platform, comments.c.message_id, comments.c.id, comments.c.intent,
-        comments.c.status,
-    ).where(tuple_(comments.c.platform, comments.c.message_id).in_(sorted(set(keys))))  # fmt: skip
-    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in conn.execute(query)}
+    rows = conn.execute(_EXISTING, {"keys": sorted(set(keys))})
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
 
 
 def _upsert_customers(
@@ -161,11 +159,7 @@ def _upsert_customers(
     wanted = {(c.platform, c.user) for c, _ in batch}
     if not wanted:
         return {}
-    query = select(
-        customers.c.id, customers.c.platform, customers.c.handle, customers.c.nickname,
-        customers.c.phone,
-    ).where(tuple_(customers.c.platform, customers.c.handle).in_(sorted(wanted)))  # fmt: skip
-    found = {(r.platform, r.handle): r for r in conn.execute(query)}
+    found = {(r.platform, r.handle): r for r in conn.execute(_BUYERS, {"keys": sorted(wanted)})}
     latest: dict[tuple[str, str], tuple[CommentIn, Parsed]] = {}
     for comment, parsed in batch:
         key = (comment.platform, comment.user)
@@ -175,8 +169,8 @@ def _upsert_customers(
     missing = [key for key in latest if key not in found]
     if missing:
         now = utcnow_iso()
-        conn.execute(
-            customers.insert(),
+        inserted = conn.execute(
+            _INSERT_BUYERS,
             [
                 {
                     "platform": p,
@@ -188,17 +182,19 @@ def _upsert_customers(
                 for p, h in missing
             ],
         )
-        found.update({(r.platform, r.handle): r for r in conn.execute(query)})
+    changed = []
     for key, row in found.items():
         comment, parsed = latest[key]
-        changes: dict[str, Any] = {}
-        if comment.nickname and comment.nickname != row.nickname:
-            changes["nickname"] = comment.nickname
-        if parsed.phone and parsed.phone != row.phone:
-            changes["phone"] = parsed.phone
-        if changes and key not in missing:
-            conn.execute(update(customers).where(customers.c.id == row.id).values(**changes))
-    return {key: row.id for key, row in found.items()}
+        nickname = comment.nickname or row.nickname
+        phone = parsed.phone or row.phone
+        if (nickname, phone) != (row.nickname, row.phone):
+            changed.append({"i": row.id, "n": nickname, "p": phone})
+    if changed:
+        conn.execute(_UPDATE_BUYER, changed)
+    ids = {key: row.id for key, row in found.items()}
+    if missing:
+        ids.update({(r.platform, r.handle): r.id for r in inserted})
+    return ids
 
 
 def _with_phone(parsed: Parsed, phone: str | None) -> Parsed:
@@ -234,6 +230,39 @@ _SET_STATUS = (
     update(comments).where(comments.c.id == bindparam("cid")).values(status=bindparam("s"))
 )
 _OPEN = ("pending", "confirmed", "waitlist")
+# Built once, bound per batch: building a statement with 50 literal keys costs more
+# than running it.
+_EXISTING = select(
+    comments.c.platform, comments.c.message_id, comments.c.id, comments.c.intent,
+    comments.c.status,
+).where(
+    tuple_(comments.c.platform, comments.c.message_id).in_(bindparam("keys", expanding=True))
+)  # fmt: skip
+_BUYER_COLUMNS = (
+    customers.c.id, customers.c.platform, customers.c.handle, customers.c.nickname,
+    customers.c.phone,
+)  # fmt: skip
+_BUYERS = select(*_BUYER_COLUMNS).where(
+    tuple_(customers.c.platform, customers.c.handle).in_(bindparam("keys", expanding=True))
+)
+_INSERT_BUYERS = customers.insert().returning(
+    customers.c.id, customers.c.platform, customers.c.handle
+)
+_UPDATE_BUYER = (
+    update(customers)
+    .where(customers.c.id == bindparam("i"))
+    .values(nickname=bindparam("n"), phone=bindparam("p"))
+)
+_RECENT = select(
+    order_lines.c.customer_id, order_lines.c.comment_id, order_lines.c.code, order_lines.c.qty,
+).where(
+    order_lines.c.customer_id.in_(bindparam("ids", expanding=True)),
+    order_lines.c.created_at >= bindparam("since"),
+    order_lines.c.status.in_(_OPEN),
+)  # fmt: skip
+_INSERT_COMMENTS = comments.insert().returning(
+    comments.c.id, comments.c.platform, comments.c.message_id
+)
 _INSERT_LINE = order_lines.insert()
 
 
@@ -259,16 +288,9 @@ class _Orders:
         if codes:
             self.products = product_rows(self.conn, codes)
         if customer_ids:
-            query = select(
-                order_lines.c.customer_id, order_lines.c.comment_id, order_lines.c.code,
-                order_lines.c.qty,
-            ).where(
-                order_lines.c.customer_id.in_(sorted(customer_ids)),
-                order_lines.c.created_at >= self.since,
-                order_lines.c.status.in_(_OPEN),
-            )  # fmt: skip
+            query = self.conn.execute(_RECENT, {"ids": sorted(customer_ids), "since": self.since})
             fresh: dict[int, dict[Any, list[tuple[str, float]]]] = {c: {} for c in customer_ids}
-            for customer_id, comment_id, code, qty in self.conn.execute(query):
+            for customer_id, comment_id, code, qty in query:
                 fresh[customer_id].setdefault(comment_id, []).append((code, round(qty, 3)))
             self.recent.update(fresh)
 
