@@ -19,12 +19,12 @@ What each comment becomes (its ``status``):
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from chotdon.limits import MAX_QTY
 from server.comments import CommentIn
@@ -148,8 +148,20 @@ def store_batch(
 def _existing(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     if not keys:
         return {}
-    rows = conn.execute(_EXISTING, {"keys": sorted(set(keys))})
-    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+    found: dict[tuple[str, str], Any] = {}
+    for platform, ids in _by_platform(keys).items():
+        for r in conn.execute(_EXISTING, {"p": platform, "ids": ids}):
+            found[(r[0], r[1])] = (r[2], r[3], r[4])
+    return found
+
+
+def _by_platform(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Keys grouped by platform: ``platform = ? AND x IN (...)`` searches the unique
+    index, where ``(platform, x) IN (...)`` makes SQLite scan the whole table."""
+    groups: dict[str, set[str]] = {}
+    for platform, value in keys:
+        groups.setdefault(platform, set()).add(value)
+    return {platform: sorted(values) for platform, values in sorted(groups.items())}
 
 
 def _upsert_customers(
@@ -159,7 +171,11 @@ def _upsert_customers(
     wanted = {(c.platform, c.user) for c, _ in batch}
     if not wanted:
         return {}
-    found = {(r.platform, r.handle): r for r in conn.execute(_BUYERS, {"keys": sorted(wanted)})}
+    found = {
+        (r.platform, r.handle): r
+        for platform, handles in _by_platform(wanted).items()
+        for r in conn.execute(_BUYERS, {"p": platform, "ids": handles})
+    }
     latest: dict[tuple[str, str], tuple[CommentIn, Parsed]] = {}
     for comment, parsed in batch:
         key = (comment.platform, comment.user)
@@ -236,14 +252,15 @@ _EXISTING = select(
     comments.c.platform, comments.c.message_id, comments.c.id, comments.c.intent,
     comments.c.status,
 ).where(
-    tuple_(comments.c.platform, comments.c.message_id).in_(bindparam("keys", expanding=True))
+    comments.c.platform == bindparam("p"),
+    comments.c.message_id.in_(bindparam("ids", expanding=True)),
 )  # fmt: skip
 _BUYER_COLUMNS = (
     customers.c.id, customers.c.platform, customers.c.handle, customers.c.nickname,
     customers.c.phone,
 )  # fmt: skip
 _BUYERS = select(*_BUYER_COLUMNS).where(
-    tuple_(customers.c.platform, customers.c.handle).in_(bindparam("keys", expanding=True))
+    customers.c.platform == bindparam("p"), customers.c.handle.in_(bindparam("ids", expanding=True))
 )
 _INSERT_BUYERS = customers.insert().returning(
     customers.c.id, customers.c.platform, customers.c.handle
