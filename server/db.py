@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -71,6 +72,7 @@ T = TypeVar("T")
 # long enough for a short import transaction, short enough for a helper to retry.
 BUSY_TIMEOUT_S = 1.5
 RETRY_AFTER_S = 2
+GIL_SWITCH_S = 0.0005
 
 products = Table(
     "products",
@@ -271,6 +273,11 @@ class Writer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="chotdon-db-writer")
+        # While this thread runs Python code (SQLAlchemy), the loop waits up to the
+        # GIL switch interval each time it wants the GIL back, after every socket
+        # write or poll: 5 ms by default, too long for the overlays' updates.
+        if sys.getswitchinterval() > GIL_SWITCH_S:
+            sys.setswitchinterval(GIL_SWITCH_S)
 
     async def run(self, job: Callable[[], T]) -> T:
         """Run ``job`` in the writer thread and wait for it without blocking the loop."""

@@ -121,12 +121,15 @@ _RELEASE = (
 _INSERT_LINE = order_lines.insert()
 
 
+_PRODUCT_ROWS = select(
+    products.c.code, products.c.name, products.c.unit, products.c.price,
+    products.c.sale_price, products.c.stock,
+).where(products.c.code.in_(bindparam("codes", expanding=True)))  # fmt: skip
+
+
 def product_rows(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
-    query = select(
-        products.c.code, products.c.name, products.c.unit, products.c.price,
-        products.c.sale_price, products.c.stock,
-    ).where(products.c.code.in_(sorted(set(codes))))  # fmt: skip
-    return {r.code: dict(r._mapping) for r in conn.execute(query)}
+    rows = conn.execute(_PRODUCT_ROWS, {"codes": sorted(set(codes))})
+    return {r.code: dict(r._mapping) for r in rows}
 
 
 def reserve(conn: Connection, code: str, qty: float) -> bool:

@@ -121,7 +121,7 @@ def store_batch(
     orders = _Orders(conn, changes, session_id, moment)
     orders.preload(
         {r["customer_id"] for r, d in zip(rows, decided, strict=True) if d == "order"},
-        {str(i.code) for (_, p), d in zip(fresh.values(), decided, strict=True)
+        {i.code for (_, p), d in zip(fresh.values(), decided, strict=True)
          if d == "order" for i in p.items},
     )  # fmt: skip
     items = zip(fresh.items(), ids, rows, decided, strict=True)
@@ -314,11 +314,11 @@ class _Orders:
     def act(self, new: _New, action: str) -> str:
         if action == "cancel":
             self.flush()  # the cancel reads the buyer's lines from the database
-            specs = [(str(i.code), i.qty) for i in new.parsed.items]
+            specs = [(i.code, i.qty) for i in new.parsed.items]
             self.recent.pop(new.customer_id, None)  # lines change: read them again if needed
             touched = cancel_for_customer(self.conn, self.changes, new.customer_id, specs)
             return "cancelled" if touched else "no_match"
-        lines = [LineSpec(str(i.code), float(i.qty or 0)) for i in new.parsed.items]
+        lines = [LineSpec(i.code, float(i.qty or 0)) for i in new.parsed.items]
         wanted = sorted((s.code, round(s.qty, 3)) for s in lines)
         recent = self._recent(new.customer_id)
         if any(sorted(items) == wanted for items in recent.values()):

@@ -4,8 +4,8 @@ Order changes go through the live command lock and the writer thread, like the
 live commands (see :mod:`server.live`): the comment, its order lines, the stock,
 the event log entries and the on-air state (ticker, sold counts) go into ONE
 transaction in the writer thread, then one numbered update carries the new
-ticker, sold counts and stock to every overlay. Parsing runs there too, with the
-lock held, so a comment is read against the product pinned when it is stored.
+ticker, sold counts and stock to every overlay. Parsing runs before, on the
+loop in slices of a millisecond (see :meth:`OrderService._parse`).
 Panel-only news (new comments, "the order book changed", connector states) goes
 out as small unnumbered messages; panels fetch the details over REST, which is
 also what they do after a reconnect.
@@ -13,8 +13,10 @@ also what they do after a reconnect.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ from . import queries
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, promote_waitlist, set_status
 from .decisions import record_decision
 from .ingest import Stored, store_batch
-from .parsing import ParserCache
+from .parsing import Parsed, ParserCache
 
 if TYPE_CHECKING:
     from server.app import AppContext
@@ -45,6 +47,7 @@ __all__ = ["OrderService", "service_for"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 1000
+PARSE_SLICE_S = 0.001  # the longest the parser holds the loop at a time
 _ACTED = ("ordered", "waitlist", "confirmed", "cancelled")
 _services: weakref.WeakKeyDictionary[LiveService, OrderService] = weakref.WeakKeyDictionary()
 
@@ -83,22 +86,39 @@ class OrderService:
         if len(batch) > MAX_BATCH:
             raise InvalidInput(f"at most {MAX_BATCH} comments per batch", field="comments")
         threshold = self.ctx.settings.order_confidence
+        pairs = await self._parse(batch)
 
         def work(conn: Connection, changes: Changes) -> list[Stored]:
-            live = self.live
-            self.parsers.refresh(live.products.values())
-            pairs = [(c, self.parsers.parse(c.text, live.pinned)) for c in batch]
             stored = store_batch(
-                conn, pairs, changes=changes, known=set(live.products), threshold=threshold,
+                conn, pairs, changes=changes, known=set(self.live.products), threshold=threshold,
                 session_id=self._session_id(),
             )  # fmt: skip
             # The clip studio scores a product's window by its comments per minute.
             changes.events.extend(_received(pairs, stored))
             return stored
 
-        stored, pushed = await self._commit(work, push=_fresh)
-        self._push_comments(pushed)
+        stored, _ = await self._commit(work)
+        await self._push_comments_later(_fresh(stored))
         return stored
+
+    async def _parse(self, batch: Sequence[CommentIn]) -> list[tuple[CommentIn, Parsed]]:
+        """Parse on the loop, a slice at a time, before taking the command lock.
+
+        Not in the writer thread: a Python thread doing pure CPU work makes the
+        loop wait for the GIL after every socket write, and under the lock it would
+        hold up every command for the whole batch. A comment is read against the
+        product pinned when it is parsed.
+        """
+        live = self.live
+        self.parsers.refresh(live.products.values())
+        pairs: list[tuple[CommentIn, Parsed]] = []
+        deadline = time.perf_counter() + PARSE_SLICE_S
+        for comment in batch:
+            pairs.append((comment, self.parsers.parse(comment.text, live.pinned)))
+            if time.perf_counter() > deadline:
+                await asyncio.sleep(0)  # let commands and broadcasts through
+                deadline = time.perf_counter() + PARSE_SLICE_S
+        return pairs
 
     # -- helpers' actions -------------------------------------------------------------
 
@@ -255,6 +275,12 @@ class OrderService:
             return []
         return queries.list_comments(conn, ids=ids, limit=len(ids))
 
+    async def _push_comments_later(self, ids: list[int]) -> None:
+        """Rows for the panels, read after the commit outside the command lock: the
+        next command need not wait for a read that only the panels' lists need."""
+        if ids and self.ctx.hub.count("panel"):
+            self._push_comments(await self.live.writer.read(lambda c: self._comment_items(c, ids)))
+
     def _push_comments(self, items: list[dict[str, Any]]) -> None:
         if items:
             self._publish({"type": "comments", "items": items})
@@ -267,7 +293,7 @@ def _fresh(stored: list[Stored]) -> list[int]:
     return [s.comment_id for s in stored if not s.duplicate]
 
 
-def _received(pairs: Sequence[tuple[CommentIn, Any]], stored: Sequence[Stored]) -> Events:
+def _received(pairs: Sequence[tuple[CommentIn, Parsed]], stored: Sequence[Stored]) -> Events:
     """One ``comment_received`` log entry per new (not repeated) comment."""
     entries: Events = []
     for (_, parsed), ack in zip(pairs, stored, strict=True):
