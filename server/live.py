@@ -240,10 +240,13 @@ class LiveService:
         """
 
         async def locked() -> T:
-            try:
-                await asyncio.wait_for(self._lock.acquire(), LOCK_WAIT_S)
-            except TimeoutError:
-                raise DatabaseBusy() from None
+            if self._lock.locked():  # wait_for costs a task: only when there is a queue
+                try:
+                    await asyncio.wait_for(self._lock.acquire(), LOCK_WAIT_S)
+                except TimeoutError:
+                    raise DatabaseBusy() from None
+            else:
+                await self._lock.acquire()
             try:
                 return await body()
             finally:
