@@ -23,6 +23,8 @@ BENCHMARKS = {
     "b2": "bench.b2_intake",
     "b3": "bench.b3_render",
     "b4": "bench.b4_transcribe",
+    "b5": "bench.b5_tracking",
+    "b6": "bench.b6_longlive",
     "memory": "bench.memory",
 }
 RESULTS = Path(__file__).with_name("results.md")

@@ -2,8 +2,9 @@
 
 Three ways in, all on a real SQLite file in WAL mode with ``synchronous=NORMAL``:
 
-- the order book's ingestion called in-process (``await service_for(ctx).ingest``, batches
-  of 50, its database work in the writer thread, a session running and a product pinned so orders are taken): parsing,
+- the order book's ingestion called in-process (``await ctx.orders.ingest``, batches
+  of 50, its database work in the writer thread, a session running and a product
+  pinned so orders are taken): parsing,
   buyers, order lines, stock, the event log and the on-air update in one
   transaction per batch;
 - the same through HTTP, ``POST /api/comments`` in batches of 50 to the server in
@@ -43,12 +44,11 @@ def intake_in_process(data_dir: Path, comments: list[dict[str, Any]], batch: int
     """Comments per second through ``OrderService.ingest`` on a fresh database."""
     from server.app import create_app
     from server.comments import CommentIn
-    from server.orders import service_for
     from server.settings import Settings
 
     settings = Settings(data_dir=data_dir, demo=True, demo_comments=False, helper_token=HELPER)
     ctx = create_app(settings).state.ctx
-    service = service_for(ctx)
+    service = ctx.orders
     batches = [[CommentIn.model_validate(c) for c in b] for b in _batches(comments, batch)]
 
     async def main() -> float:

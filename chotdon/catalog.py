@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from chotdon.sheets import append_row, safe_cell, unquote_cell
 
 __all__ = [
     "COLUMNS",
+    "IMAGE_NAME",
     "MAX_NAME_LENGTH",
     "MAX_ORIGIN_LENGTH",
     "MAX_UNIT_LENGTH",
@@ -54,6 +56,8 @@ MAX_NAME_LENGTH = 200
 MAX_UNIT_LENGTH = 20
 MAX_ORIGIN_LENGTH = 500
 MAX_ALIAS_LENGTH = 80
+# What the media route serves (server.pages): a plain name, one of its extensions.
+IMAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.(png|jpg|webp)")
 
 
 class CatalogError(ValueError):
@@ -218,10 +222,29 @@ def _validate_row(record: dict[str, str], row: int) -> ProductRow:
         stock=stock,
         aliases=split_aliases(record.get("aliases", "")),
         sale_price=sale_price,
-        image=record.get("image") or None,
+        image=_image_name(record.get("image", ""), row),
         ocop_stars=stars,
         origin=record.get("origin", "")[:MAX_ORIGIN_LENGTH],
     )
+
+
+def _image_name(value: str, row: int) -> str | None:
+    """The ``image`` cell: empty, or a plain file name in the images folder.
+
+    It is joined to a folder when images are copied and served, so a path
+    (``../secrets.json``, ``C:\\x.png``) or a name the media route would not serve
+    is refused here, naming the row, instead of failing later or escaping the folder.
+    """
+    if not value:
+        return None
+    if not IMAGE_NAME.fullmatch(value) or ".." in value:
+        raise CatalogError(
+            f"image '{value[:60]}' must be a plain file name such as a2.png "
+            "(letters, digits, '.', '_' or '-'; .png, .jpg or .webp; no folders)",
+            row=row,
+            column="image",
+        )
+    return value
 
 
 def _number(

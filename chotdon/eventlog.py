@@ -45,6 +45,10 @@ class EventType(StrEnum):
     COMMENT_RECEIVED = "comment_received"
     ORDER_CREATED = "order_created"
     ORDER_CANCELLED = "order_cancelled"
+    # OBS confirmed it records (``path`` when known; ``started_at`` when it was already
+    # recording before the session), and stopped (``path``: the file OBS wrote).
+    RECORDING_STARTED = "recording_started"
+    RECORDING_STOPPED = "recording_stopped"
 
 
 EVENT_TYPES: frozenset[str] = frozenset(t.value for t in EventType)

@@ -11,68 +11,30 @@ Downloads the browser opens directly (exports, packing slips) may carry the toke
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Connection
 
 from chotdon.catalog import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
 from chotdon.codes import normalize_code
+from chotdon.eventlog import to_jsonl
 
-from . import catalog
-from .app import AppContext
-from .auth import same_secret
+from . import catalog, uploads
 from .catalog import Product, ProductCreate, ProductPatch
 from .commands import COMMANDS, run_command
-from .errors import DomainError, InvalidInput
-from .events import iter_events, to_jsonl
+from .context import Helper, UploadLimit
+from .errors import InvalidInput
+from .events import iter_events
 from .live import product_view
-from .ratelimit import RateLimited, client_host
 
-__all__ = ["context", "require_helper", "router"]
+__all__ = ["router"]
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
-
-_IMAGE_TYPES = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
-
-
-class Unauthorized(DomainError):
-    status = 401
-
-
-def context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-async def require_helper(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query()] = None,
-) -> AppContext:
-    ctx = context(request)
-    given = None
-    if authorization and authorization.lower().startswith("bearer "):
-        given = authorization[7:].strip()
-    elif token and request.method == "GET":
-        given = token
-    if not same_secret(given, ctx.secrets.helper_token):
-        # On the event loop (async), like the sockets that share this bucket.
-        wait = request.app.state.limits.failed_auth(client_host(request.client))
-        if wait:
-            raise RateLimited("too many wrong tokens from this address", wait)
-        raise Unauthorized("missing or wrong helper token")
-    return ctx
-
-
-Helper = Annotated[AppContext, Depends(require_helper)]
 
 
 # -- catalog -------------------------------------------------------------------
@@ -110,13 +72,13 @@ async def delete_product(ctx: Helper, code: str) -> Response:
 
 @router.post("/products/{code}/image")
 async def upload_image(
-    ctx: Helper, code: str, file: Annotated[UploadFile, File()]
+    ctx: Helper, limit: UploadLimit, code: str, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
-    data = await file.read(ctx.settings.max_upload_bytes + 1)
-    if len(data) > ctx.settings.max_upload_bytes:
-        raise InvalidInput(f"image over {ctx.settings.max_upload_bytes} bytes", field="file")
-    extension = _image_extension(data)
-    name = f"{normalize_code(code)}-{hashlib.sha256(data).hexdigest()[:12]}.{extension}"
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"image over {limit} bytes", field="file")
+    extension = uploads.image_extension(data, file.filename)
+    name = uploads.stored_image_name(normalize_code(code), data, extension)
 
     def edit(conn: Connection) -> Product:
         catalog.get_product(conn, code)  # 404 before anything is written
@@ -127,25 +89,12 @@ async def upload_image(
     return product_view(product)
 
 
-def _image_extension(data: bytes) -> str:
-    """Trust the bytes, not the file name or the declared type."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInput("the file is not a PNG, JPEG or WebP image", field="file") from exc
-    if kind not in _IMAGE_TYPES:
-        raise InvalidInput(
-            f"image type {kind or 'unknown'} not accepted (PNG, JPEG, WebP)", field="file"
-        )
-    return _IMAGE_TYPES[kind]
-
-
 @router.post("/catalog/import")
-async def import_catalog(ctx: Helper, file: Annotated[UploadFile, File()]) -> dict[str, int]:
-    data = await file.read(ctx.settings.max_upload_bytes + 1)
-    if len(data) > ctx.settings.max_upload_bytes:
+async def import_catalog(
+    ctx: Helper, limit: UploadLimit, file: Annotated[UploadFile, File()]
+) -> dict[str, int]:
+    data = await file.read(limit + 1)
+    if len(data) > limit:
         raise InvalidInput("catalog file too large", field="file")
     rows = parse_catalog_bytes(data, filename=file.filename or "catalog.csv")
     created, updated = await ctx.live.edit_catalog(lambda conn: catalog.import_rows(conn, rows))

@@ -9,89 +9,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assets import DEMO_DIR
-from chotdon.catalog import CatalogError, read_catalog
+from chotdon.catalog import CatalogError
 
-from . import catalog
-from .auth import Secrets, load_secrets
-from .db import open_database, products, utcnow_iso
+from . import api, hosts, obs_api, pages, protocol, routemarks, setup_api, sockets, stats_api
+from .authgate import TokenFirst
+from .context import AppContext, build_context
+from .db import utcnow_iso
 from .errors import DomainError, error_body
-from .hub import Hub
-from .live import LiveService
-from .ratelimit import IngestLimit, Limits, RateLimited
+from .orders import api as orders_api
+from .ratelimit import IngestLimit, RateLimited
+from .routemarks import RouteMarks
+from .runtime import start_background
 from .settings import Settings
 
-__all__ = ["AppContext", "create_app"]
+__all__ = ["ROUTERS", "create_app"]
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass
-class AppContext:
-    """Everything a request handler may need, hung on ``app.state.ctx``."""
-
-    settings: Settings
-    data_dir: Path
-    engine: Engine
-    hub: Hub
-    live: LiveService
-    secrets: Secrets
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-
-    @property
-    def images_dir(self) -> Path:
-        return self.data_dir / "images"
-
-
-def build_context(settings: Settings) -> AppContext:
-    data_dir = settings.resolved_data_dir()
-    engine = open_database(data_dir / "chotdon.db")
-    if settings.demo:
-        load_demo_catalog(engine, data_dir)
-    hub = Hub()
-    live = LiveService(engine, hub)
-    live.load()
-    live.extra["heartbeat"] = settings.heartbeat_seconds
-    live.extra["payment_qr"] = bool(settings.bank_bin and settings.bank_account)
-    return AppContext(
-        settings=settings,
-        data_dir=data_dir,
-        engine=engine,
-        hub=hub,
-        live=live,
-        secrets=load_secrets(settings, data_dir),
-    )
-
-
-def load_demo_catalog(engine: Engine, data_dir: Path) -> None:
-    """Fill an empty catalog with the demo products and their drawn images."""
-    with engine.begin() as conn:
-        if conn.scalar(select(func.count()).select_from(products)):
-            return
-        rows = read_catalog(DEMO_DIR / "catalog.csv")
-        for row in rows:
-            source = DEMO_DIR / (row.image or "")
-            if row.image and source.is_file():
-                shutil.copyfile(source, data_dir / "images" / row.image)
-        rows = [
-            r if (data_dir / "images" / (r.image or "-")).is_file() else replace(r, image=None)
-            for r in rows
-        ]
-        catalog.import_rows(conn, rows)
-    logger.info("loaded the demo catalog (%d products)", len(rows))
+# Every router of the API; pages.mount adds the pages and files.
+ROUTERS = (api.router, sockets.router, orders_api.router, obs_api.router, stats_api.router)
 
 
 async def _heartbeat(ctx: AppContext) -> None:
@@ -99,26 +45,28 @@ async def _heartbeat(ctx: AppContext) -> None:
     # and clients reconnect when pings stop arriving.
     while True:
         await asyncio.sleep(ctx.settings.heartbeat_seconds)
-        ctx.hub.publish({"type": "ping", "t": utcnow_iso(), "rev": ctx.live.rev})
+        ctx.hub.publish(protocol.ping(utcnow_iso(), ctx.live.rev))
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit with 413, before they are read into memory."""
+    """Refuse request bodies over the limit with 413, before they are read into memory.
 
-    def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
+    Routes that take an :data:`~server.routemarks.UploadLimit` get ``upload_limit``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, limit: int, upload_limit: int, routes: Sequence[BaseRoute]
+    ) -> None:
         self.app = app
         self.limit = limit
         self.upload_limit = upload_limit
+        self.uploads = RouteMarks(routes, routemarks.upload_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = (
-            self.upload_limit
-            if "/image" in scope["path"] or "/import" in scope["path"]
-            else self.limit
-        )
+        limit = self.upload_limit if self.uploads.matches(scope) else self.limit
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -132,7 +80,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _TooLarge
+                raise _TooLarge(limit)
             return message
 
         try:
@@ -142,8 +90,11 @@ class BodyLimit:
             await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    # An HTTP error, so a route that is reading its body lets it through as a 413
+    # (FastAPI turns any other exception while reading a body into a 400).
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
 
 
 def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
@@ -197,8 +148,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = app.state.ctx
         ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
-        from .runtime import start_background
-
         await start_background(ctx)
         try:
             yield
@@ -220,21 +169,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     ctx = build_context(settings)
     app.state.ctx = ctx
-    app.state.limits = Limits.from_settings(settings)
+    app.state.limits = ctx.limits
+    # Both apply to the routes marked for them (server.routemarks), not to paths.
+    routes = [route for router in ROUTERS for route in router.routes]
     # Added first, so it runs inside BodyLimit, which bounds the bodies it buffers.
-    app.add_middleware(IngestLimit, limits=app.state.limits, helper_token=ctx.secrets.helper_token)
+    app.add_middleware(IngestLimit, limits=ctx.limits, routes=routes)
     app.add_middleware(
-        BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        routes=routes,
     )
+    # Outside both: no body is read before the token is checked.
+    app.add_middleware(TokenFirst, limits=app.state.limits, helper_token=ctx.secrets.helper_token)
 
     _add_error_handlers(app)
-
-    from . import api, hosts, pages, sockets
-    from .orders import api as orders_api
-
-    app.include_router(api.router)
-    app.include_router(sockets.router)
-    app.include_router(orders_api.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    setup_api.install(app)  # the setup page; runs the app with what setup.json holds
     pages.mount(app, ctx)
     # Added last, so outermost: a foreign Host (DNS rebinding) reaches nothing else.
     app.add_middleware(hosts.HostGuard, extra=settings.allowed_hosts, port=settings.port)

@@ -23,6 +23,9 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "ws_max_size": 64 * 1024,
     "ws_per_message_deflate": False,
     "log_level": "warning",
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which let any local
+    # process pick its address for the rate limits; see server.ratelimit.proxy_options.
+    "proxy_headers": False,
 }
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ def serve(no_qr: bool, **flags: Any) -> None:
 
     from .connlimit import ConnectionGuard, raise_fd_limit
     from .netinfo import lan_address, overlay_url, panel_url
+    from .ratelimit import proxy_options
 
     settings = _settings(**flags)
     if settings.demo and settings.data_dir is None:
@@ -90,7 +94,8 @@ def serve(no_qr: bool, **flags: Any) -> None:
     guard = ConnectionGuard(settings.max_connections_per_address, settings.request_header_timeout)
     http = guard.protocol_class(AutoHTTPProtocol)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, http=http, **UVICORN_OPTIONS)
+        options = {**UVICORN_OPTIONS, **proxy_options(settings)}
+        uvicorn.run(app, host=settings.host, port=settings.port, http=http, **options)
     finally:
         lock.release()
 

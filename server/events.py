@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from chotdon.eventlog import EVENT_TYPES  # defined once in the core; re-exported
+# Defined once in the core and re-exported: the event types and the JSONL writer.
+from chotdon.eventlog import EVENT_TYPES, to_jsonl
 
 from .db import events, live_sessions, open_database, utcnow_iso
 from .errors import NotFound
@@ -84,11 +85,6 @@ def iter_events(conn: Connection, session_id: int) -> Iterator[dict[str, Any]]:
     )
     for t, type_, data in conn.execute(query):
         yield {"t": t, "type": type_, **json.loads(data)}
-
-
-def to_jsonl(records: list[dict[str, Any]] | Iterator[dict[str, Any]]) -> Iterator[str]:
-    for record in records:
-        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def read_session_events(

@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from .protocol import Role
 
 __all__ = ["Client", "Hub", "Role"]
 
 logger = logging.getLogger(__name__)
 
-Role = Literal["overlay", "panel", "ingest"]
 Send = Callable[[str], Awaitable[None]]
 QUEUE_SIZE = 512
 
@@ -55,7 +56,7 @@ class Hub:
         return sum(1 for c in tuple(self._clients) if role is None or c.role == role)
 
     def publish(
-        self, message: dict[str, Any], *, roles: tuple[Role, ...] = ("overlay", "panel")
+        self, message: Mapping[str, Any], *, roles: tuple[Role, ...] = ("overlay", "panel")
     ) -> str:
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
         for client in list(self._clients):

@@ -44,6 +44,7 @@ ELEMENTS: dict[str, bool] = {
     "ticker": True,
     "comment": True,
     "qr": False,
+    "sales": False,
 }
 TICKER_SIZE = 6
 _STATE_KEY = "live_state"

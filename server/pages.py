@@ -21,11 +21,9 @@ from chotdon.codes import normalize_code
 from overlays import STATIC_DIR
 from overlays.theme import css_variables
 
-from .app import AppContext
-from .auth import same_secret
+from .context import AppContext, Laptop, Viewer
 from .errors import error_body
-from .hosts import is_loopback_host
-from .netinfo import is_loopback, lan_address, overlay_url, panel_url
+from .netinfo import lan_address, overlay_url, panel_url
 from .vietqr import qr_svg, vietqr_payload
 
 __all__ = ["CSP", "mount"]
@@ -98,26 +96,15 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
         return FileResponse(path, headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/api/join", include_in_schema=False)
-    def join(request: Request) -> Response:
-        if not _local(request):
-            message = "open this page on the laptop itself"
-            return JSONResponse(error_body(message), status_code=403)
+    def join(ctx: Laptop, request: Request) -> Response:
         return JSONResponse(_join_info(ctx, request))
 
     @app.get("/api/qr/join.svg", include_in_schema=False)
-    def join_qr(request: Request) -> Response:
-        if not _local(request):
-            message = "open this page on the laptop itself"
-            return JSONResponse(error_body(message), status_code=403)
+    def join_qr(ctx: Laptop, request: Request) -> Response:
         return Response(qr_svg(_join_info(ctx, request)["panel_url"]), media_type="image/svg+xml")
 
     @app.get("/api/qr/payment.svg", include_in_schema=False)
-    def payment_qr(code: str, key: str = "") -> Response:
-        allowed = same_secret(key, ctx.secrets.overlay_key) or same_secret(
-            key, ctx.secrets.helper_token
-        )
-        if not allowed:
-            return JSONResponse(error_body("missing or wrong key", "key"), status_code=401)
+    def payment_qr(ctx: Viewer, code: str) -> Response:
         settings = ctx.settings
         product = ctx.live.products.get(normalize_code(code))
         if not settings.bank_bin or not settings.bank_account or product is None:
@@ -129,12 +116,6 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
         return Response(
             qr_svg(payload), media_type="image/svg+xml", headers={"Cache-Control": "no-cache"}
         )
-
-
-def _local(request: Request) -> bool:
-    # A loopback client AND a loopback Host: a rebound name reaches us from loopback too.
-    client = request.client.host if request.client else None
-    return is_loopback(client) and is_loopback_host(request.headers.get("host"))
 
 
 def _join_info(ctx: AppContext, request: Request) -> dict[str, Any]:

@@ -26,16 +26,17 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth import same_secret
 from .errors import DomainError, error_body
+from .protocol import CLOSE_RATE_LIMITED
+from .routemarks import RouteMarks, ingests
 from .settings import Settings
 
 __all__ = [
@@ -45,10 +46,9 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "client_host",
+    "proxy_options",
 ]
 
-CLOSE_RATE_LIMITED = 4429
-INGEST_PATHS = ("/api/comments", "/ws/ingest")
 Clock = Callable[[], float]
 
 
@@ -131,6 +131,20 @@ class Limits:
         return self.auth.take(host)
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: X-Forwarded-For believed only from ``trusted_proxies``.
+
+    The limits here key on the peer address. uvicorn by default takes the address
+    from X-Forwarded-For when the peer is 127.0.0.1, so any process on the laptop
+    (or a page's script through a local proxy) could claim a fresh address per
+    request and never run out of wrong-token attempts. Without a configured proxy
+    the header is ignored.
+    """
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
+
+
 def client_host(client: Any) -> str:
     """The peer address of a request or socket (``request.client``), or ``"unknown"``."""
     return str(client[0]) if client else "unknown"
@@ -146,25 +160,27 @@ def comment_count(body: bytes | str) -> int:
 
 
 class IngestLimit:
-    """ASGI middleware: per-address ingestion limit, and failed-join counting on
-    ``/ws/ingest`` (whose route is the order book's; this keeps the count in one place).
+    """ASGI middleware: the per-address ingestion limit, on the routes marked with
+    :data:`server.routemarks.INGESTS` (``POST /api/comments`` and ``/ws/ingest``).
 
-    It must sit inside :class:`server.app.BodyLimit`, which bounds what it buffers.
+    It counts comments before the route reads them, so a flood costs no parsing. It
+    must sit inside :class:`server.app.BodyLimit`, which bounds what it buffers. Wrong
+    tokens on the socket are counted where every socket signs in
+    (:func:`server.sockets.accept_socket`).
     """
 
-    def __init__(self, app: ASGIApp, limits: Limits, helper_token: str) -> None:
+    def __init__(self, app: ASGIApp, limits: Limits, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         self.limits = limits
-        self.helper_token = helper_token
+        self.routes = RouteMarks(routes, ingests)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and path == INGEST_PATHS[0] and scope["method"] == "POST":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "websocket" and path == INGEST_PATHS[1]:
-            await self._websocket(scope, receive, send)
-        else:
+        if scope["type"] not in ("http", "websocket") or not self.routes.matches(scope):
             await self.app(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        else:
+            await self._websocket(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []
@@ -199,13 +215,6 @@ class IngestLimit:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = client_host(scope.get("client"))
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        token = (query.get("token") or [None])[0]
-        if not same_secret(token, self.helper_token) and self.limits.failed_auth(host):
-            await receive()  # websocket.connect
-            await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
-            return
         closed = False
 
         async def limited() -> Message:

@@ -19,12 +19,23 @@ from typing import TYPE_CHECKING, Any
 from assets import DEMO_DIR
 from server.comments import CommentIn
 from server.connectors import ConnectorError, ConnectorState, Supervisor, build_connector
+from server.connectors.facebook import DEFAULT_BASE_URL as FACEBOOK_URL
+from server.connectors.shopee import DEFAULT_BASE_URL as SHOPEE_URL
+from server.obs import start_obs
 
 if TYPE_CHECKING:
-    from .app import AppContext
+    from .context import AppContext
     from .settings import Settings
 
-__all__ = ["DEMO_COMMENTS", "configured_connectors", "start_background"]
+__all__ = [
+    "DEMO_COMMENTS",
+    "configured_connectors",
+    "connector_options",
+    "restart_connectors",
+    "start_background",
+    "start_connectors",
+    "stop_connectors",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -59,22 +70,60 @@ def configured_connectors(settings: Settings) -> list[tuple[str, dict[str, Any]]
             options["shop_id"] = settings.shopee_shop_id
         if settings.shopee_user_id:
             options["user_id"] = settings.shopee_user_id
+        if settings.shopee_refresh_token:
+            options["refresh_token"] = settings.shopee_refresh_token
         wanted.append(("shopee", options))
     return wanted
 
 
-async def start_background(ctx: AppContext) -> None:
-    """Start the configured connectors under supervision, feeding the order book."""
-    from .orders import service_for
+def connector_options(settings: Settings) -> list[tuple[str, dict[str, Any]]]:
+    """:func:`configured_connectors`, pointed at the API addresses the settings name."""
+    urls = {"facebook": settings.facebook_base_url, "shopee": settings.shopee_base_url}
+    defaults = {"facebook": FACEBOOK_URL, "shopee": SHOPEE_URL}
+    wanted = configured_connectors(settings)
+    for kind, options in wanted:
+        if kind in urls and urls[kind] != defaults[kind]:
+            options["base_url"] = urls[kind]
+    return wanted
 
-    service = service_for(ctx)
-    service.connector_state(ConnectorState(name="manual", status="live"))
+
+async def stop_connectors(ctx: AppContext) -> None:
+    """Stop every running connector (the task :func:`start_background` left in ``ctx.tasks``)."""
+    running = [t for t in ctx.tasks if t.get_name() == "connectors"]
+    for task in running:
+        task.cancel()
+        ctx.tasks.remove(task)
+    await asyncio.gather(*running, return_exceptions=True)
+
+
+async def restart_connectors(ctx: AppContext) -> None:
+    """Stop the running connectors and start those ``ctx.settings`` now asks for.
+
+    The setup page calls this after a save, so new platform credentials work
+    without restarting the server. Connectors resume from scratch: ids already
+    stored are de-duplicated by the order book.
+    """
+    await stop_connectors(ctx)
+    start_connectors(ctx)
+    logger.info("connectors restarted with the new settings")
+
+
+async def start_background(ctx: AppContext) -> None:
+    """Start the OBS follower and the configured connectors (see :func:`start_connectors`)."""
+    start_obs(ctx)  # OBS recording follows the session; idle without CHOTDON_OBS_URL
+    ctx.orders.connector_state(ConnectorState(name="manual", status="live"))
+    start_connectors(ctx)
+
+
+def start_connectors(ctx: AppContext) -> None:
+    """Start the configured connectors under supervision, feeding the order book."""
+    service = ctx.orders
 
     async def emit(batch: Sequence[CommentIn]) -> None:
         await service.ingest(batch)
 
     supervisors: list[Supervisor] = []
-    for kind, options in configured_connectors(ctx.settings):
+    for kind, options in connector_options(ctx.settings):
         try:
             connector = build_connector(kind, **options)
         except (ConnectorError, ValueError) as exc:

@@ -32,8 +32,14 @@ class Settings(BaseSettings):
     # Names besides loopback and the machine's own addresses and hostname that the
     # server answers to (see server.hosts); CHOTDON_ALLOWED_HOSTS takes "a.lan,b.lan".
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (see
+    # server.ratelimit.proxy_options). Empty, as on a LAN with no proxy: the header is
+    # ignored, or any local process could pose as a new address to every limit.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False
     language: Language = "vi"
+    # Shown on the setup page and in reports; also set from the page (server.setup).
+    shop_name: str = Field(default="", max_length=100)
 
     helper_token: str | None = Field(default=None, min_length=8)
     overlay_key: str | None = Field(default=None, min_length=8)
@@ -77,6 +83,19 @@ class Settings(BaseSettings):
     shopee_shop_id: str = ""
     # The livestream guide signs with the authorised user_id; shop_id is the fallback.
     shopee_user_id: str = ""
+    # Trades for a new access token before the current one expires (they live 4 hours).
+    shopee_refresh_token: str = ""
+    # Where the platform APIs live: Shopee's sandbox is https://partner.test-stable.shopeemobile.com;
+    # tests point both at loopback fakes. Environment only, never on the setup page.
+    facebook_base_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://\S+$")
+    shopee_base_url: str = Field(
+        default="https://partner.shopeemobile.com", pattern=r"^https?://\S+$"
+    )
+
+    # OBS recording follows the live session (server.obs): obs-websocket v5 address,
+    # for example ws://127.0.0.1:4455; empty turns it off.
+    obs_url: str = Field(default="", pattern=r"^(wss?://\S+)?$")
+    obs_password: str = ""
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -85,6 +104,14 @@ class Settings(BaseSettings):
         if not isinstance(items, list | tuple):
             return value
         return [_host_name(str(item)) for item in items if str(item).strip()]
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_addresses(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        return [str(ipaddress.ip_address(str(item).strip())) for item in items if str(item).strip()]
 
     def resolved_data_dir(self) -> Path:
         path = self.data_dir or Path(platformdirs.user_data_dir("chotdon", appauthor=False))

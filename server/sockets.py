@@ -1,45 +1,49 @@
 """Websockets: ``/ws/overlay?key=`` (read-only) and ``/ws/panel?token=`` (commands too).
 
-Protocol: the first message is ``{"type": "snapshot", "rev": N, "state": {...}}``;
-then ``{"type": "update", "rev": N+1, "set": {...}, "products": {...}}`` and
-``{"type": "ping"}`` heartbeats. A client that sees a gap in ``rev`` sends
-``{"type": "resync"}`` and gets a new snapshot. The panel may send
-``{"type": "command", "id": ..., "op": "pin", "args": {"code": "A3"}}`` and gets
-``{"type": "ack", "id": ..., "ok": true|false, "error"?: ...}``.
-
-Close codes: 4401 wrong or missing key/token, 4403 foreign Origin, 4429 too many
-wrong attempts from this address (see :mod:`server.ratelimit`), 1009 message too
-big, 1013 too slow to keep up (reconnect and resync).
+Every socket of the app, ``/ws/ingest`` included, signs in through
+:func:`accept_socket`: the Origin allow-list, the key or token, the wrong-token
+rate limit and the close codes are decided there and nowhere else. The messages
+and close codes are declared in :mod:`server.protocol`, the protocol's reference.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from . import hosts
-from .app import AppContext
-from .auth import same_secret
+from . import protocol as p
 from .commands import run_command
+from .context import AppContext, Unauthorized, check_secret, secret_param
 from .errors import DomainError
-from .hub import Client, Role
-from .ratelimit import CLOSE_RATE_LIMITED, client_host
+from .hub import Client
+from .protocol import (
+    CLOSE_FORBIDDEN_ORIGIN,
+    CLOSE_RATE_LIMITED,
+    CLOSE_TOO_BIG,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHORIZED,
+    MAX_MESSAGE,
+    Role,
+)
+from .ratelimit import RateLimited
 
-__all__ = ["router"]
+__all__ = [
+    "CLOSE_FORBIDDEN_ORIGIN",
+    "CLOSE_TOO_BIG",
+    "CLOSE_TRY_AGAIN",
+    "CLOSE_UNAUTHORIZED",
+    "MAX_MESSAGE",
+    "accept_socket",
+    "origin_allowed",
+    "router",
+]
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
-
-MAX_MESSAGE = 16 * 1024
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN_ORIGIN = 4403
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
 
 
 def origin_allowed(ws: WebSocket) -> bool:
@@ -49,18 +53,32 @@ def origin_allowed(ws: WebSocket) -> bool:
     return hosts.origin_allowed(ws.headers.get("origin"), port, settings.allowed_hosts)
 
 
-async def _serve(ws: WebSocket, role: Role, secret: str | None) -> None:
+async def accept_socket(ws: WebSocket, role: Role) -> AppContext | None:
+    """Accept ``ws`` for ``role``: the app's context, or ``None`` once it is closed.
+
+    The secret is the ``key`` query parameter for an overlay, ``token`` otherwise.
+    Accept first, then close with a code: a refused handshake reaches the browser
+    only as a bare 1006, and the page could not tell "wrong token" from "offline".
+    """
     ctx: AppContext = ws.app.state.ctx
-    expected = ctx.secrets.overlay_key if role == "overlay" else ctx.secrets.helper_token
-    # Accept first, then close with a code: a refused handshake reaches the browser
-    # only as a bare 1006, and the page could not tell "wrong token" from "offline".
     await ws.accept()
     if not origin_allowed(ws):
         await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
-        return
-    if not same_secret(secret, expected):
-        limited = ws.app.state.limits.failed_auth(client_host(ws.client))
-        await ws.close(code=CLOSE_RATE_LIMITED if limited else CLOSE_UNAUTHORIZED)
+        return None
+    try:
+        check_secret(ctx, ws.query_params.get(secret_param(role)), role, ws.client)
+    except RateLimited:
+        await ws.close(code=CLOSE_RATE_LIMITED)
+        return None
+    except Unauthorized:
+        await ws.close(code=CLOSE_UNAUTHORIZED)
+        return None
+    return ctx
+
+
+async def _serve(ws: WebSocket, role: Role) -> None:
+    ctx = await accept_socket(ws, role)
+    if ctx is None:
         return
     client = Client(role=role, send=ws.send_text)
     writer = asyncio.create_task(_write(ws, ctx, client))
@@ -72,7 +90,7 @@ async def _serve(ws: WebSocket, role: Role, secret: str | None) -> None:
                 break
             reply = await _handle(ctx, role, text)
             if reply is not None:
-                client.offer(json.dumps(reply, ensure_ascii=False))
+                client.offer(p.encode(reply))
     except (WebSocketDisconnect, RuntimeError):
         pass  # closed by the peer, or by us after dropping a slow client
     finally:
@@ -82,46 +100,42 @@ async def _serve(ws: WebSocket, role: Role, secret: str | None) -> None:
 
 
 async def _write(ws: WebSocket, ctx: AppContext, client: Client) -> None:
-    snapshot = json.dumps(ctx.live.snapshot(), ensure_ascii=False)
+    snapshot = p.encode(ctx.live.snapshot())
     await ctx.hub.serve(client, snapshot)
     if client.dropped:  # too slow to keep up: it reconnects and starts from a snapshot
         with contextlib.suppress(RuntimeError):
             await ws.close(code=CLOSE_TRY_AGAIN)
 
 
-async def _handle(ctx: AppContext, role: Role, text: str) -> dict[str, Any] | None:
+async def _handle(ctx: AppContext, role: Role, text: str) -> p.ServerMessage | None:
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError:
-        return {"type": "error", "error": "messages are JSON objects"}
-    if not isinstance(message, dict):
-        return {"type": "error", "error": "messages are JSON objects"}
-    kind = message.get("type")
-    if kind == "resync":
-        return ctx.live.snapshot()
-    if kind == "ping":
-        return {"type": "pong"}
-    if kind == "command":
-        if role != "panel":
-            return {"type": "ack", "id": message.get("id"), "ok": False, "error": "read-only"}
-        return await _command(ctx, message)
-    return None
+        message = p.read_client_message(text)
+    except p.ProtocolError as exc:
+        return p.error(str(exc))
+    if message is None:
+        return None
+    if message["type"] == "resync":
+        return ctx.live.snapshot()  # type: ignore[return-value]  # live.py: a Snapshot
+    if message["type"] == "ping":
+        return p.pong()
+    if role != "panel":
+        return p.command_failed(message["id"], "read-only")
+    return await _command(ctx, message)
 
 
-async def _command(ctx: AppContext, message: dict[str, Any]) -> dict[str, Any]:
-    ack: dict[str, Any] = {"type": "ack", "id": message.get("id")}
+async def _command(ctx: AppContext, message: p.Command) -> p.CommandAck:
     try:
-        await run_command(ctx.live, str(message.get("op", "")), message.get("args"))
+        await run_command(ctx.live, message["op"], message["args"])
     except DomainError as exc:
-        return {**ack, "ok": False, "error": exc.message, "field": exc.field}
-    return {**ack, "ok": True, "rev": ctx.live.rev}
+        return p.command_failed(message["id"], exc.message, exc.field)
+    return p.command_ok(message["id"], ctx.live.rev)
 
 
 @router.websocket("/ws/overlay")
-async def overlay_socket(ws: WebSocket, key: str | None = None) -> None:
-    await _serve(ws, "overlay", key)
+async def overlay_socket(ws: WebSocket) -> None:
+    await _serve(ws, "overlay")
 
 
 @router.websocket("/ws/panel")
-async def panel_socket(ws: WebSocket, token: str | None = None) -> None:
-    await _serve(ws, "panel", token)
+async def panel_socket(ws: WebSocket) -> None:
+    await _serve(ws, "panel")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -90,7 +91,11 @@ def _load_events(events_file: Path | None, session: int | None, data: Path | Non
 
 
 def _load_segments(
-    transcript: Path | None, model: str | None, recording: Path, language: str = "vi"
+    transcript: Path | None,
+    model: str | None,
+    recording: Path,
+    language: str = "vi",
+    regions: Sequence[tuple[float, float]] | None = None,
 ) -> Any:
     from studio.transcript import load_transcript, transcribe_recording
 
@@ -102,13 +107,17 @@ def _load_segments(
         percent = int(100 * done / total) if total else 100
         if percent // 10 != shown[0]:
             shown[0] = percent // 10
-            click.echo(f"Transcribing {recording.name}: {percent}%", err=True)
+            click.echo(f"Transcribing {what}: {percent}%", err=True)
 
-    return transcribe_recording(recording, model, progress, language)
+    what = recording.name
+    if regions is not None:
+        seconds = sum(end - start for start, end in regions)
+        what = f"{recording.name} ({len(regions)} regions, {seconds / 60:.1f} min)"
+    return transcribe_recording(recording, model, progress, language, regions)
 
 
 @click.command()
-@click.argument("recording", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("recording", type=click.Path(path_type=Path, dir_okay=False), required=False)
 @click.option(
     "--events",
     "events_file",
@@ -161,6 +170,17 @@ def _load_segments(
     show_default=True,
     help="Language of the speech (transcription) and of the post text.",
 )
+@click.option(
+    "--transcribe-all",
+    is_flag=True,
+    help="Transcribe the whole recording, not only where clips can be (with an event log).",
+)
+@click.option(
+    "--align/--no-align",
+    default=True,
+    show_default=True,
+    help="Without --recording-start/--offset, find the start from the product cards on screen.",
+)
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
 @click.option(
     "--jobs",
@@ -172,7 +192,7 @@ def _load_segments(
 @click.option("--replan", is_flag=True, help="Plan afresh even if clips.json exists.")
 @click.option("-v", "--verbose", is_flag=True)
 def clips(
-    recording: Path,
+    recording: Path | None,
     events_file: Path | None,
     session: int | None,
     data: Path | None,
@@ -188,6 +208,8 @@ def clips(
     model: str | None,
     transcript: Path | None,
     language: str,
+    transcribe_all: bool,
+    align: bool,
     preset: str,
     jobs: int,
     plan_only: bool,
@@ -199,6 +221,8 @@ def clips(
     With an event log, there is one candidate per pinned product; without
     one, clips are chosen from what was said. The plan is written to
     OUT/clips.json first; edit it and run again to render your version.
+    When OBS followed the session, RECORDING and --recording-start come from
+    its event log.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
     if min_len > max_len:
@@ -209,12 +233,36 @@ def clips(
         raise click.ClickException(str(exc)) from None
 
 
+def _report_alignment(source: Any) -> None:
+    if source.alignment is not None:
+        found = source.alignment
+        click.echo(
+            f"Recording start found from {len(found.sightings)} product cards on screen: "
+            f"{found.recording_start.isoformat()} (confidence {found.confidence:.2f}); "
+            "--recording-start or --offset overrides it",
+            err=True,
+        )
+    for note in source.notes:
+        click.echo(f"Note: {note}", err=True)
+
+
 def _run(**kw: Any) -> None:
     from studio.catalog import read_catalog
     from studio.pipeline import Options, make_plan, prepare, render_plan
     from studio.plan import read_plan, write_plan
 
-    recording: Path = kw["recording"]
+    events = _load_events(kw["events_file"], kw["session"], kw["data"])
+    recording: Path | None = kw["recording"]
+    start_flag = _parse_start(kw["recording_start"])
+    if events is not None:
+        from studio.session import recording_from_events
+
+        where = f"session {kw['session']}" if kw["session"] is not None else "the event log"
+        recording, start_flag = recording_from_events(
+            events, where, recording=recording, start=start_flag, offset=kw["offset"]
+        )
+    if recording is None:
+        raise StudioError("give the RECORDING file (or --session N, whose log names it)")
     if not recording.is_file():
         raise StudioError(f"recording not found: {recording}")
     out_dir: Path = kw["out_dir"] or recording.with_name(recording.stem + "-clips")
@@ -228,18 +276,22 @@ def _run(**kw: Any) -> None:
         preset=kw["preset"],
         jobs=kw["jobs"],
         language=kw["language"],
+        transcribe_all=kw["transcribe_all"],
+        align=kw["align"],
     )
-    events = _load_events(kw["events_file"], kw["session"], kw["data"])
     products = read_catalog(kw["catalog"]) if kw["catalog"] else {}
     source = prepare(
         recording,
         options=options,
         events=events,
         products=products,
-        segments=lambda: _load_segments(kw["transcript"], kw["model"], recording, kw["language"]),
-        start_flag=_parse_start(kw["recording_start"]),
+        segments=lambda regions: _load_segments(
+            kw["transcript"], kw["model"], recording, kw["language"], regions
+        ),
+        start_flag=start_flag,
         offset=kw["offset"],
     )
+    _report_alignment(source)
     plan_path = out_dir / "clips.json"
     if plan_path.is_file() and not (kw["plan_only"] or kw["replan"]):
         plans = read_plan(plan_path, source.info.duration)

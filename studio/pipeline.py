@@ -23,15 +23,24 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from studio.align import Alignment, align_from_cards
 from studio.catalog import Product
 from studio.errors import StudioError
 from studio.events import Event, price_at, product_windows
 from studio.media import MediaInfo, audio_envelope, check_ffmpeg, probe
-from studio.plan import ClipPlan, clip_title, plan_from_transcript, plan_from_windows
+from studio.plan import (
+    ClipPlan,
+    candidate_regions,
+    clip_title,
+    plan_from_transcript,
+    plan_from_windows,
+)
 from studio.post import post_caption
 from studio.reframe import analyse
 from studio.render import RenderJob, frame_size, render, thumbnail
 from studio.subtitles import write_captions
+from studio.track import overlay_timeline
+from transcribe.audio import Region, merge_regions
 from transcribe.types import Segment
 
 __all__ = [
@@ -47,8 +56,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SILENCE_DBFS = -55.0
-RENDER_VERSION = 1  # bump when the look of a clip changes, to re-render old ones
+RENDER_VERSION = 2  # bump when the look of a clip changes, to re-render old ones (2: tracking)
 STATE_DIR = ".studio"
+
+# Gets the regions to transcribe (None: the whole recording), gives the segments.
+Transcribe = Callable[[Sequence[Region] | None], Sequence[Segment]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,8 @@ class Options:
     preset: str = "veryfast"
     jobs: int = 0  # 0: one per core
     language: str = "vi"  # of the speech and the post text
+    transcribe_all: bool = False  # with an event log, transcribe the whole recording anyway
+    align: bool = True  # without a start flag, look for the pinned cards in the recording
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,9 @@ class Source:
     recording_start: datetime | None = None
     products: dict[str, Product] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
+    regions: tuple[Region, ...] | None = None  # what was transcribed, when not everything
+    alignment: Alignment | None = None  # when the start came from the burned-in cards
+    notes: tuple[str, ...] = ()  # why the cards were not used, for the editor
 
 
 @dataclass(frozen=True)
@@ -93,9 +110,10 @@ def resolve_recording_start(
     start_flag: datetime | None = None,
     offset: float | None = None,
 ) -> datetime:
-    """The wall-clock time of the recording's first frame: the flag, else the
-    session start shifted by ``offset`` (where the session began in the
-    recording), else the file's ``creation_time``, else the session start."""
+    """The wall-clock time of the recording's first frame: the flag (or what
+    :mod:`studio.align` found from the cards), else the session start shifted by
+    ``offset`` (where the session began in the recording), else the file's
+    ``creation_time``, else the session start."""
     session = next((e.t for e in events if e.type == "session_started"), None)
     if start_flag is not None:
         return start_flag
@@ -133,20 +151,56 @@ def prepare(
     options: Options,
     events: list[Event] | None,
     products: dict[str, Product],
-    segments: Sequence[Segment] | Callable[[], Sequence[Segment]],
+    segments: Sequence[Segment] | Transcribe,
     start_flag: datetime | None = None,
     offset: float | None = None,
 ) -> Source:
-    """Check the tools and the recording, then get the transcript (a callable is
-    only called once the recording has passed, so a bad file fails fast)."""
+    """Check the tools and the recording, then get the transcript.
+
+    A callable is only called once the recording has passed, so a bad file fails
+    fast. With an event log it gets the candidate regions (see
+    :func:`studio.plan.candidate_regions`): a long live is transcribed only where
+    clips can be, not end to end. Without one, or with ``transcribe_all``, it gets
+    None: the whole recording."""
     check_ffmpeg()
     info = probe(recording)
     loudness = check_recording(info, options.min_len)
+    alignment: Alignment | None = None
+    notes: tuple[str, ...] = ()
+    if events is not None and start_flag is None and offset is None and options.align:
+        alignment, notes = _align(info, events, products)
+        start_flag = alignment.recording_start if alignment else None
     start = (
         resolve_recording_start(info, events, start_flag, offset) if events is not None else None
     )
-    said = list(segments() if callable(segments) else segments)
-    return Source(info, loudness, events, start, products, said)
+    if not callable(segments):
+        said, regions = list(segments), None
+    else:
+        regions = _regions(events, start, info.duration, options)
+        said = list(segments(regions))
+    return Source(info, loudness, events, start, products, said, regions, alignment, notes)
+
+
+def _align(
+    info: MediaInfo, events: Sequence[Event], products: dict[str, Product]
+) -> tuple[Alignment | None, tuple[str, ...]]:
+    """The start from the burned-in cards, or why not (the next source is used then)."""
+    photos = {code: p.image for code, p in products.items() if p.image is not None}
+    try:
+        return align_from_cards(info, events, photos), ()
+    except StudioError as exc:
+        log.info("%s", exc)
+        return None, (str(exc),)
+
+
+def _regions(
+    events: list[Event] | None, start: datetime | None, duration: float, options: Options
+) -> tuple[Region, ...] | None:
+    if events is None or start is None or options.transcribe_all:
+        return None
+    windows = product_windows(events, start, duration)
+    regions = candidate_regions(windows, min_len=options.min_len, max_len=options.max_len)
+    return tuple(merge_regions(regions)) if regions else None
 
 
 def make_plan(source: Source, options: Options) -> list[ClipPlan]:
@@ -166,6 +220,7 @@ def make_plan(source: Source, options: Options) -> list[ClipPlan]:
             min_len=options.min_len,
             max_len=options.max_len,
             max_clips=options.max_clips,
+            regions=source.regions,
         )
         if not plans:
             longest = max((w.duration for w in windows), default=0.0)
@@ -259,7 +314,10 @@ def render_one(
     stem = Path(plan.file).stem
     product = product_for(plan, source)
     width, height = frame_size(options.aspect)
-    reframe = analyse(source.info, plan.start, plan.duration, width / height)
+    overlay = None  # which overlay elements were on screen, so motion ignores them
+    if source.events and source.recording_start is not None:
+        overlay = overlay_timeline(source.events, source.recording_start)
+    reframe = analyse(source.info, plan.start, plan.duration, width / height, overlay)
     card_path = None
     card_w, card_x, card_y = _card_geometry(options.aspect)
     if product is not None:

@@ -27,8 +27,10 @@ from studio.events import ProductWindow
 from transcribe.types import Segment
 
 __all__ = [
+    "REGION_MARGIN",
     "SELLING_PHRASES",
     "ClipPlan",
+    "candidate_regions",
     "clip_title",
     "plan_from_transcript",
     "plan_from_windows",
@@ -54,6 +56,8 @@ SELLING_PHRASES = (
     "còn",
 )
 _ORDER_LAG = 30.0  # orders come in up to half a minute after the pitch
+# Speech transcribed on each side of a candidate, so its cuts can move to sentence edges.
+REGION_MARGIN = 20.0
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,54 @@ def _names(product: Product | None) -> list[str]:
     return [product.name, *product.aliases] if product else []
 
 
+def candidate_regions(
+    windows: Sequence[ProductWindow],
+    *,
+    min_len: float,
+    max_len: float,
+    margin: float = REGION_MARGIN,
+) -> list[tuple[float, float]]:
+    """Where each window's clip will be, chosen before any transcript exists: the
+    ``max_len`` stretch with the most orders (then comments), widened by ``margin``
+    and kept inside the window. Only these regions need transcribing."""
+    regions = []
+    for window in windows:
+        if window.duration < min_len:
+            continue
+        length = min(max_len, window.duration)
+        start = _busiest_start(window, length)
+        lo, hi = max(window.start, start - margin), min(window.end, start + length + margin)
+        regions.append((round(lo, 3), round(hi, 3)))
+    return regions
+
+
+def _busiest_start(window: ProductWindow, length: float) -> float:
+    latest = window.end - length
+    starts = {window.start, *(t - _ORDER_LAG for t in window.orders), *window.comments}
+    starts = {min(max(t, window.start), latest) for t in starts}
+
+    def busy(start: float) -> float:
+        orders = sum(1 for t in window.orders if start <= t < start + length + _ORDER_LAG)
+        comments = sum(1 for t in window.comments if start <= t < start + length)
+        return 2.0 * orders + 0.2 * comments
+
+    return max(sorted(starts), key=busy)  # max keeps the earliest of equals
+
+
+def _search_bounds(
+    window: ProductWindow, regions: Sequence[tuple[float, float]] | None
+) -> tuple[float, float] | None:
+    """The part of ``window`` that was transcribed (all of it without regions)."""
+    if regions is None:
+        return window.start, window.end
+    overlaps = [
+        (max(window.start, lo), min(window.end, hi))
+        for lo, hi in regions
+        if min(window.end, hi) > max(window.start, lo)
+    ]
+    return max(overlaps, key=lambda b: b[1] - b[0]) if overlaps else None
+
+
 def plan_from_windows(
     windows: Sequence[ProductWindow],
     products: dict[str, Product],
@@ -194,16 +246,19 @@ def plan_from_windows(
     min_len: float,
     max_len: float,
     max_clips: int | None = None,
+    regions: Sequence[tuple[float, float]] | None = None,
 ) -> list[ClipPlan]:
     """The best stretch of each long-enough product window, the top ``max_clips``
-    by score, numbered in recording order."""
+    by score, numbered in recording order. With ``regions`` (what was transcribed),
+    each window's stretch is looked for inside its region."""
     chosen: list[tuple[float, ProductWindow, tuple[float, float]]] = []
     for window in windows:
         product = products.get(window.code)
         names = _names(product)
-        span = _best_span(
-            window.start, window.end, segments, names, window.orders, min_len, max_len
-        )
+        bounds = _search_bounds(window, regions)
+        if bounds is None:
+            continue
+        span = _best_span(*bounds, segments, names, window.orders, min_len, max_len)
         if span is not None:
             chosen.append((_window_score(window, segments, names), window, span))
     chosen.sort(key=lambda c: -c[0])

@@ -1,11 +1,11 @@
 """Where to crop a landscape recording so the seller stays in a vertical frame.
 
-Analysis runs on small frames (320 px wide, at least 4 per second) decoded by
-ffmpeg. On each one: a Haar face, grown into a face-plus-body box so the
-product in her hands stays in frame; failing that, the largest moving region
-(frame differencing). The per-sample targets become a crop path through pure
-functions (``smooth_path``, ``keyframes``, ``crop_expression``) that are tested
-on synthetic numbers.
+Analysis runs on small frames (320 px wide, 4 per second) decoded by ffmpeg.
+``studio.track`` finds the seller on each one (a face, else a body, else motion
+outside the overlay and on-screen text) and turns the per-sample targets into a
+calm camera path (dead zone, bounded pan speed, cuts only at scene cuts); the
+path is thinned to keyframes and written as an ffmpeg expression here, through
+pure functions (``keyframes``, ``crop_expression``) tested on synthetic numbers.
 
 The path reaches ffmpeg as a piecewise-linear expression of ``t`` in the crop
 filter's ``x``/``y`` (crop evaluates them per frame). That keeps one clip's
@@ -22,50 +22,44 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Literal, NamedTuple
-
-import numpy as np
+from typing import Literal
 
 from studio.media import MediaInfo, sample_frames
+from studio.track import (
+    Box,
+    Observation,
+    OverlayTimeline,
+    Tracker,
+    camera_path,
+    face_detector,
+)
 
 __all__ = [
+    "DEAD_ZONE",
+    "MAX_PAN_SPEED",
     "Box",
     "Reframe",
     "analyse",
     "crop_expression",
-    "detect_faces",
     "expression_depth",
-    "is_scene_cut",
     "keyframes",
-    "motion_box",
     "plan_crop",
-    "smooth_path",
-    "subject_from_face",
+    "shot_keyframes",
 ]
 
 log = logging.getLogger(__name__)
 
 ANALYSIS_WIDTH = 320
 SAMPLE_FPS = 4.0
+# In crop widths: hold while the seller stays within 8 % of the crop's width from
+# where the camera points (well inside the middle third); pan at most 0.6 crop
+# widths a second, so the picture never moves more than 1/6 of itself in a sample.
+DEAD_ZONE = 0.08
+MAX_PAN_SPEED = 0.6
 Mode = Literal["pass", "crop", "letterbox"]
-
-
-class Box(NamedTuple):
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
 
 
 @dataclass(frozen=True)
@@ -78,108 +72,14 @@ class Reframe:
     xs: tuple[tuple[float, float], ...] = ()  # (t, x) keyframes
     ys: tuple[tuple[float, float], ...] = ()
     thumbnail_t: float = 0.0
-    found: int = 0  # samples with a face or a moving subject
+    found: int = 0  # samples with a face, a body or a moving subject
     samples: int = 0
     subjects: tuple[tuple[float, Box | None], ...] = field(default=(), repr=False)
-
-
-# --- detection (OpenCV) ------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _face_cascade() -> object:
-    import cv2
-
-    cascades = cv2.data.haarcascades  # type: ignore[attr-defined]
-    return cv2.CascadeClassifier(cascades + "haarcascade_frontalface_default.xml")
-
-
-def detect_faces(gray: np.ndarray) -> list[Box]:
-    """Frontal faces, largest first."""
-    cascade = _face_cascade()
-    min_side = max(12, gray.shape[0] // 12)
-    found = cascade.detectMultiScale(  # type: ignore[attr-defined]
-        gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
-    )
-    boxes = [Box(float(x), float(y), float(w), float(h)) for x, y, w, h in found]
-    return sorted(boxes, key=lambda b: b.w * b.h, reverse=True)
-
-
-def subject_from_face(face: Box, frame_w: float, frame_h: float) -> Box:
-    """The face grown into the seller: shoulders either side, body and hands below."""
-    width = face.w * 3.0
-    x = max(0.0, face.cx - width / 2)
-    top = max(0.0, face.y - face.h * 0.3)
-    bottom = min(frame_h, face.y + face.h * 5.0)
-    return Box(x, top, min(width, frame_w - x), bottom - top)
-
-
-def motion_box(
-    previous: np.ndarray, current: np.ndarray, min_fraction: float = 0.002
-) -> Box | None:
-    """The largest region that changed between two frames (grey or colour), or
-    None if nothing moved more than ``min_fraction`` of the frame."""
-    import cv2
-
-    diff = cv2.absdiff(previous, current)
-    if diff.ndim == 3:
-        # Colour distance, not luma: a red shirt on a green wall can have equal grey levels.
-        diff = diff.max(axis=2)
-    _, mask = cv2.threshold(cv2.GaussianBlur(diff, (5, 5), 0), 18, 255, cv2.THRESH_BINARY)
-    # Closing joins the leading and trailing edges of a moving object (a flat-
-    # coloured shirt only "changes" at its edges) into one region.
-    side = max(9, previous.shape[1] // 12)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((side, side), np.uint8))
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return None
-    largest = max(contours, key=cv2.contourArea)
-    if cv2.contourArea(largest) < min_fraction * previous.shape[0] * previous.shape[1]:
-        return None
-    x, y, w, h = cv2.boundingRect(largest)
-    return Box(float(x), float(y), float(w), float(h))
-
-
-def _histogram(gray: np.ndarray) -> np.ndarray:
-    hist, _ = np.histogram(gray, bins=32, range=(0, 256))
-    return hist.astype(np.float64) / max(1, hist.sum())
-
-
-def is_scene_cut(previous: np.ndarray, current: np.ndarray, threshold: float = 0.35) -> bool:
-    """Two normalised histograms differ enough (Hellinger distance) to call it a cut."""
-    distance = math.sqrt(max(0.0, 1.0 - float(np.sum(np.sqrt(previous * current)))))
-    return distance > threshold
+    cues: dict[str, int] = field(default_factory=dict)  # samples per cue (face/body/motion)
+    detector: str = ""  # the face detector used: yunet or haar
 
 
 # --- path (pure) ---------------------------------------------------------------
-
-
-def smooth_path(
-    targets: Sequence[float | None],
-    cuts: Sequence[bool],
-    *,
-    dead_zone: float,
-    ease: float,
-    keep_within: float | None = None,
-) -> list[float]:
-    """A calm camera: hold still while the target stays within ``dead_zone``,
-    otherwise move ``ease`` (0..1) of the way each sample; jump at scene cuts; and
-    never let the target drift more than ``keep_within`` from the centre."""
-    known = [t for t in targets if t is not None]
-    if not known:
-        return []
-    current = known[0]
-    path: list[float] = []
-    for target, cut in zip(targets, cuts, strict=True):
-        if target is not None:
-            if cut:
-                current = target
-            elif abs(target - current) > dead_zone:
-                current += (target - current) * ease
-            if keep_within is not None and abs(target - current) > keep_within:
-                current = target - math.copysign(keep_within, target - current)
-        path.append(current)
-    return path
 
 
 def keyframes(
@@ -271,47 +171,67 @@ def _even(value: float) -> int:
     return max(2, int(value) // 2 * 2)
 
 
-def analyse(info: MediaInfo, start: float, duration: float, aspect: float) -> Reframe:
-    """Sample the clip's range and decide its framing."""
+def analyse(
+    info: MediaInfo,
+    start: float,
+    duration: float,
+    aspect: float,
+    overlay: OverlayTimeline | None = None,
+) -> Reframe:
+    """Sample the clip's range and decide its framing. ``overlay`` (from the event
+    log) says which overlay elements were on screen, in recording seconds."""
     import cv2
 
     mode, crop_w, crop_h = plan_crop(info.width, info.height, aspect)
     scale = info.width / ANALYSIS_WIDTH
     small_w, small_h = ANALYSIS_WIDTH, max(2, round(info.height / scale) // 2 * 2)
-    subjects: list[tuple[float, Box | None]] = []
-    cuts: list[bool] = []
+    tracker = Tracker(small_w, small_h, reach=crop_w / scale, overlay=overlay, offset=start)
+    seen: list[Observation] = []
     best_t, best_score = 0.0, -1.0
-    previous: tuple[np.ndarray, np.ndarray] | None = None  # (frame, histogram)
     for t, frame in sample_frames(info.path, start, duration, SAMPLE_FPS, small_w, small_h):
+        seen.append(tracker.observe(t, frame))
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        hist = _histogram(gray)
-        cut = previous is not None and is_scene_cut(previous[1], hist)
-        faces = detect_faces(gray)
-        subject: Box | None = None
-        if faces:
-            subject = subject_from_face(faces[0], small_w, small_h)
-        elif previous is not None and not cut:
-            subject = motion_box(previous[0], frame)
-        sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var()) * (3.0 if faces else 1.0)
+        sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
+        sharpness *= 3.0 if seen[-1].faces else 1.0
         if 0.5 <= t <= duration - 0.5 and sharpness > best_score:
             best_t, best_score = t, sharpness
-        subjects.append((t, _scaled(subject, scale)))
-        cuts.append(cut)
-        previous = (frame, hist)
-    found = sum(1 for _, s in subjects if s is not None)
-    base = Reframe(mode, crop_w, crop_h, thumbnail_t=best_t, found=found, samples=len(subjects))
+    subjects = [(o.t, _scaled(o.subject, scale)) for o in seen]
+    cues: dict[str, int] = dict(Counter(str(o.cue) for o in seen if o.cue is not None))
+    found = sum(cues.values())
+    base = Reframe(
+        mode,
+        crop_w,
+        crop_h,
+        thumbnail_t=best_t,
+        found=found,
+        samples=len(seen),
+        cues=cues,
+        detector=face_detector(),
+    )
     if mode != "crop":
         return base
     if found == 0:
         log.info("no face or movement found in %.1f-%.1fs: letterbox", start, start + duration)
-        return Reframe("letterbox", thumbnail_t=best_t, samples=len(subjects))
-    return _with_path(base, info, subjects, cuts)
+        return Reframe("letterbox", thumbnail_t=best_t, samples=len(seen), detector=base.detector)
+    return _with_path(base, info, subjects, [o.cut for o in seen])
+
+
+def shot_keyframes(
+    times: Sequence[float], offsets: Sequence[float], cuts: Sequence[bool]
+) -> list[tuple[float, float]]:
+    """Keyframes per shot, each shot's last value held until a millisecond before
+    the next one starts, so the crop cuts with the picture instead of panning."""
+    starts = [0] + [i for i, cut in enumerate(cuts) if cut and i > 0] + [len(times)]
+    points: list[tuple[float, float]] = []
+    for lo, hi in itertools.pairwise(starts):
+        if points:
+            points.append((times[lo] - 0.001, points[-1][1]))
+        points += keyframes(times[lo:hi], offsets[lo:hi], tolerance=2.0)
+    return points
 
 
 def _scaled(box: Box | None, scale: float) -> Box | None:
-    if box is None:
-        return None
-    return Box(box.x * scale, box.y * scale, box.w * scale, box.h * scale)
+    return None if box is None else box.scaled(scale)
 
 
 def _with_path(
@@ -327,9 +247,15 @@ def _with_path(
             axes.append(((0.0, 0.0),))
             continue
         targets = [centre(b) if b is not None else None for _, b in subjects]
-        path = smooth_path(targets, cuts, dead_zone=0.04 * size, ease=0.35, keep_within=crop * 0.3)
+        path = camera_path(
+            targets,
+            cuts,
+            dt=1 / SAMPLE_FPS,
+            dead_zone=DEAD_ZONE * crop,
+            max_speed=MAX_PAN_SPEED * crop,
+        )
         offsets = [min(max(c - crop / 2, 0.0), size - crop) for c in path]
-        axes.append(tuple(keyframes(times, offsets, tolerance=2.0)))
+        axes.append(tuple(shot_keyframes(times, offsets, cuts)))
     return Reframe(
         "crop",
         base.crop_w,
@@ -340,4 +266,6 @@ def _with_path(
         found=base.found,
         samples=base.samples,
         subjects=tuple(subjects),
+        cues=base.cues,
+        detector=base.detector,
     )

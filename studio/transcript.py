@@ -9,7 +9,7 @@ segments is accepted too, so an editor can hand-fix a transcript and inject it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +74,16 @@ def transcribe_recording(
     model: str | None = None,
     progress: Callable[[float, float], None] | None = None,
     language: str = "vi",
+    regions: Sequence[tuple[float, float]] | None = None,
 ) -> list[Segment]:
-    """Run the transcriber (its cache makes a second run on the same file free).
-    ``progress`` gets (seconds done, seconds in all)."""
+    """Run the transcriber (its cache makes a second run on the same file free),
+    over ``regions`` only when given. ``progress`` gets (seconds done, seconds in all)."""
     from transcribe import TranscribeError, TranscribeOptions, Transcriber
 
     try:
         options = TranscribeOptions(language=language)
         transcriber = Transcriber(model, options=options) if model else Transcriber(options=options)
-        result = transcriber.transcribe(path, progress=progress)
+        result = transcriber.transcribe(path, progress=progress, regions=regions)
     except TranscribeError as exc:
         raise StudioError(f"transcription of {path.name} failed: {exc}") from None
     return list(result.segments)

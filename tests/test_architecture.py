@@ -136,3 +136,84 @@ def test_relative_imports_are_resolved(tmp_path: Path) -> None:
     _write(tmp_path, "studio/__init__.py", "")
     _write(tmp_path, "studio/a.py", "from .server import helper\n")
     assert violations(tmp_path, {"studio": frozenset({"server"})}) == []
+
+
+# -- the server's wiring ----------------------------------------------------------------
+
+# The app factory is imported by the command line that starts it, never by the routers
+# or services it wires together: they take the context from server.context.
+APP_IMPORTERS = frozenset({"server.cli", "server.cli_serve"})
+
+
+def imported_names(path: Path, root: Path) -> Iterator[tuple[int, str]]:
+    """Like :func:`imported_modules`, plus ``package.name`` for ``from package import name``
+    (``from . import app`` imports the module ``server.app``)."""
+    yield from imported_modules(path, root)
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    name = module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = _resolve(node, package)
+            for alias in node.names:
+                yield node.lineno, f"{base}.{alias.name}"
+
+
+def app_importers(root: Path) -> list[str]:
+    """Every server module, besides the entry points, that imports ``server.app``."""
+    found: list[str] = []
+    for path in sorted((root / "server").rglob("*.py")):
+        name = module_name(path, root)
+        if name in APP_IMPORTERS or name == "server.app":
+            continue
+        lines = sorted(
+            {
+                line
+                for line, target in imported_names(path, root)
+                if target == "server.app" or target.startswith("server.app.")
+            }
+        )
+        found.extend(
+            f"{path.relative_to(root).as_posix()}:{line} imports server.app" for line in lines
+        )
+    return found
+
+
+def test_no_router_or_service_imports_the_app_factory() -> None:
+    assert app_importers(ROOT) == []
+
+
+def test_the_app_factory_imports_its_routers_at_the_top() -> None:
+    tree = ast.parse((ROOT / "server/app.py").read_text(encoding="utf-8"))
+    top = {id(node) for node in tree.body}
+    nested = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in top
+    ]
+    assert nested == []
+    names = {
+        f"{_resolve(n, 'server')}.{a.name}"
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom)
+        for a in n.names
+    }
+    assert {"server.api", "server.sockets", "server.orders.api", "server.pages"} <= names
+
+
+def test_the_app_import_check_catches_offenders(tmp_path: Path) -> None:
+    _write(tmp_path, "server/__init__.py", "")
+    _write(tmp_path, "server/app.py", "from .context import AppContext\n")
+    _write(
+        tmp_path, "server/cli_serve.py", "def main() -> None:\n    from .app import create_app\n"
+    )
+    _write(tmp_path, "server/a.py", "from . import app\n")
+    _write(tmp_path, "server/b.py", "from .app import AppContext\n")
+    _write(tmp_path, "server/orders/__init__.py", "")
+    _write(tmp_path, "server/orders/c.py", "def f() -> None:\n    import server.app\n")
+    _write(tmp_path, "server/orders/d.py", "from ..context import AppContext\nfrom .. import api\n")
+    assert app_importers(tmp_path) == [
+        "server/a.py:1 imports server.app",
+        "server/b.py:1 imports server.app",
+        "server/orders/c.py:2 imports server.app",
+    ]

@@ -21,7 +21,7 @@ fifteen seconds; the rest is carried into the next chunk.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -35,6 +35,8 @@ __all__ = [
     "cut_short_message",
     "ends_early",
     "iter_chunks",
+    "iter_region_chunks",
+    "merge_regions",
     "probe_duration",
 ]
 
@@ -46,6 +48,9 @@ SAMPLE_RATE = 16000
 class AudioChunk(NamedTuple):
     offset: float  # seconds from the start of the recording
     samples: np.ndarray  # float32 mono at SAMPLE_RATE
+
+
+Region = tuple[float, float]  # (start, end) seconds of the recording
 
 
 def probe_duration(path: Path) -> float | None:
@@ -149,3 +154,62 @@ def iter_chunks(
         pending, size = [buffer[cut:].copy()], len(buffer) - cut
     if size:
         yield AudioChunk(offset / SAMPLE_RATE, np.concatenate(pending).astype(np.float32))
+
+
+def merge_regions(regions: Iterable[Region]) -> list[Region]:
+    """Sorted, non-overlapping regions (touching ones joined), rounded to milliseconds."""
+    merged: list[list[float]] = []
+    for start, end in sorted((max(0.0, float(a)), float(b)) for a, b in regions):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(round(a, 3), round(b, 3)) for a, b in merged]
+
+
+def iter_region_chunks(
+    path: Path, regions: Iterable[Region], chunk_seconds: float = 300.0
+) -> Iterator[AudioChunk]:
+    """Yield only the audio inside ``regions``, one chunk per region (a region longer
+    than ``chunk_seconds`` is split at its quietest half seconds, as in
+    :func:`iter_chunks`). The file is still decoded from the start, which costs a
+    small fraction of running the model over the parts outside the regions."""
+    wanted = merge_regions(regions)
+    if not wanted:
+        return
+    bounds = [(int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)) for a, b in wanted]
+    index, position = 0, 0
+    pending: list[np.ndarray] = []
+    for frame in _frames(path):
+        start, end = position, position + len(frame)
+        position = end
+        while index < len(bounds) and start < end:
+            lo, hi = bounds[index]
+            if lo < end and hi > start:
+                pending.append(frame[max(lo, start) - start : min(hi, end) - start])
+            if hi > end:
+                break
+            yield from _split_region(lo, pending, chunk_seconds)
+            pending, index = [], index + 1
+        if index == len(bounds):
+            return
+    if pending:  # the file ended inside a region
+        yield from _split_region(bounds[index][0], pending, chunk_seconds)
+
+
+def _split_region(
+    first: int, pieces: list[np.ndarray], chunk_seconds: float
+) -> Iterator[AudioChunk]:
+    samples = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else None
+    if samples is None or not len(samples):
+        return
+    target = int(chunk_seconds * SAMPLE_RATE)
+    search = min(15 * SAMPLE_RATE, target // 2)
+    offset = 0
+    while len(samples) - offset > target + search:
+        cut = offset + _quiet_cut(samples[offset : offset + target], search, SAMPLE_RATE // 2)
+        yield AudioChunk((first + offset) / SAMPLE_RATE, samples[offset:cut])
+        offset = cut
+    yield AudioChunk((first + offset) / SAMPLE_RATE, samples[offset:])

@@ -24,12 +24,19 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from transcribe.audio import SAMPLE_RATE, iter_chunks, probe_duration
+from transcribe.audio import (
+    SAMPLE_RATE,
+    Region,
+    iter_chunks,
+    iter_region_chunks,
+    merge_regions,
+    probe_duration,
+)
 from transcribe.captions import atomic_write_text
 from transcribe.errors import TranscribeError
 from transcribe.guard import GuardOptions, Scored, filter_segments
@@ -175,15 +182,26 @@ class Transcriber:
         path: Path | str,
         options: TranscribeOptions | None = None,
         progress: Progress | None = None,
+        regions: Sequence[Region] | None = None,
     ) -> Iterator[Segment]:
-        """Yield segments in time order as they are decoded; no cache involved."""
+        """Yield segments in time order as they are decoded; no cache involved.
+
+        With ``regions``, only the audio inside them is transcribed (timestamps stay
+        those of the whole recording) and progress counts region seconds."""
         path = Path(path)
         options = options or self.options
-        total = probe_duration(path) or 0.0
         model = self._whisper()
         prompt = hotword_prompt(options.hotwords)
         next_id, last_start = 0, 0.0
-        for chunk in iter_chunks(path, options.chunk_seconds):
+        if regions is None:
+            total = probe_duration(path) or 0.0
+            chunks = iter_chunks(path, options.chunk_seconds)
+        else:
+            wanted = merge_regions(regions)
+            total = sum(b - a for a, b in wanted)
+            chunks = iter_region_chunks(path, wanted, options.chunk_seconds)
+        done = 0.0
+        for chunk in chunks:
             limit = chunk.offset + len(chunk.samples) / SAMPLE_RATE
             raw_segments, _ = model.transcribe(
                 chunk.samples,
@@ -202,20 +220,25 @@ class Transcriber:
                 last_start = segment.start
                 yield segment._replace(id=next_id)
                 next_id += 1
-                if progress:
+                if progress and regions is None:
                     progress(segment.end, max(total, limit))
+            done = limit if regions is None else done + len(chunk.samples) / SAMPLE_RATE
             if progress:
-                progress(limit, max(total, limit))
+                progress(done, max(total, done))
 
     # -- cached, whole-file --------------------------------------------------
 
-    def cache_key(self, path: Path, options: TranscribeOptions) -> str:
-        material = {
+    def cache_key(
+        self, path: Path, options: TranscribeOptions, regions: Sequence[Region] | None = None
+    ) -> str:
+        material: dict[str, Any] = {
             "version": CACHE_VERSION,
             "file": file_sha256(path),
             "model": self._model_key(),
             "options": dataclasses.asdict(options),
         }
+        if regions is not None:  # whole-file keys stay as they were
+            material["regions"] = merge_regions(regions)
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
     def transcribe(
@@ -223,15 +246,17 @@ class Transcriber:
         path: Path | str,
         options: TranscribeOptions | None = None,
         progress: Progress | None = None,
+        regions: Sequence[Region] | None = None,
     ) -> Transcript:
-        """The whole transcript, from the cache when this file was done before."""
+        """The transcript (of ``regions`` only, when given), from the cache when this
+        file was done before with the same model, options and regions."""
         path = Path(path)
         if not path.is_file():
             raise TranscribeError(f"{path}: no such file")
         options = options or self.options
         cache_path = None
         if self.use_cache:
-            cache_path = self.cache_dir / f"{self.cache_key(path, options)}.json"
+            cache_path = self.cache_dir / f"{self.cache_key(path, options, regions)}.json"
             hit = _read_cache(cache_path)
             if hit is not None:
                 logger.info("cache hit for %s: %s", path, cache_path)
@@ -246,7 +271,7 @@ class Transcriber:
             if progress:
                 progress(done, total)
 
-        segments = tuple(self.stream(path, options, track))
+        segments = tuple(self.stream(path, options, track, regions))
         duration = decoded[0] or probe_duration(path) or 0.0
         info = TranscriptionInfo(
             options.language,

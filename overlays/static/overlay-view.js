@@ -16,6 +16,8 @@ export class OverlayView {
     this.comment = h("section", { class: "shown-comment hidden" });
     this.qr = h("section", { class: "qr hidden" });
     this.stage.append(this.card, this.countdown, this.ticker, this.comment, this.qr);
+    this.sales = h("section", { class: "sales hidden" });
+    this.stage.append(this.sales);
     root.append(this.stage);
     this.cardKey = "";
     this.timer = setInterval(() => this.tick(), 250);
@@ -39,7 +41,22 @@ export class OverlayView {
     this.renderTicker(state, shown.ticker);
     this.renderComment(state, shown.comment);
     this.renderQr(state, shown.qr);
+    this.renderSales(state, shown.sales);
     this.tick();
+  }
+
+  // "Đã bán 128 kg": how much of the pinned product has sold, the same count as the card's.
+  renderSales(state, visible) {
+    const product = state.pinned ? state.products[state.pinned] : null;
+    const sold = product && state.sold ? state.sold[product.code] || 0 : 0;
+    this.sales.classList.toggle("hidden", !visible || !product || !sold);
+    if (!product || !sold) return;
+    const text = t("overlay.sold_total", { qty: formatQty(sold), unit: product.unit }).trim();
+    if (this.sales.textContent === text) return;
+    this.sales.textContent = text;
+    this.sales.classList.remove("bump");
+    void this.sales.offsetWidth; // restart the CSS animation
+    this.sales.classList.add("bump");
   }
 
   renderCard(state, visible) {

@@ -81,6 +81,11 @@ function buyerCard(buyer) {
 
 // -- connectors ----------------------------------------------------------------------
 
+// Whole minutes until an ISO time (the token expiry the "token_expiring" risk names).
+function minutesLeft(iso) {
+  return iso ? Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 60000)) : "?";
+}
+
 function connectorItem(c) {
   return h(
     "article",
@@ -92,7 +97,9 @@ function connectorItem(c) {
       ? h(
           "div",
           { class: `why risk-${c.risk}` },
-          (c.risk_reasons || []).map((r) => t(`connector.risk.${r}`)).join(" · "),
+          (c.risk_reasons || [])
+            .map((r) => t(`connector.risk.${r}`, { n: minutesLeft(c.token_expires_at) }))
+            .join(" · "),
         )
       : null,
   );

@@ -167,8 +167,10 @@ export class CommentStore extends KeyedStore {
     return this.all().slice(0, this.feedSize);
   }
 
+  // Most likely real orders first by the shop's model (the listing's score), then oldest first.
   review() {
-    return this.all().filter((c) => c.status === "review").reverse(); // oldest first: fair queue
+    const queue = this.all().filter((c) => c.status === "review").reverse();
+    return queue.sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
   }
 
   questions(limit = 30) {

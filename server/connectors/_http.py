@@ -17,7 +17,15 @@ import httpx
 
 from server.connectors.base import ConnectorError, Emit, Sleep
 
-__all__ = ["HttpPoller", "SecretQueryFilter", "get_json", "header_seconds", "redact"]
+__all__ = [
+    "HttpPoller",
+    "SecretQueryFilter",
+    "get_json",
+    "header_seconds",
+    "install_secret_filter",
+    "post_json",
+    "redact",
+]
 
 
 class HttpPoller:
@@ -38,7 +46,7 @@ class HttpPoller:
                 await self._sleep(self.poll_interval)
 
 
-_SECRET_PARAM = re.compile(r"(?i)\b(access_token|sign|partner_key)=[^&\s\"']*")
+_SECRET_PARAM = re.compile(r"(?i)\b(access_token|refresh_token|sign|partner_key)=[^&\s\"']*")
 
 
 def redact(text: str) -> str:
@@ -59,7 +67,8 @@ class SecretQueryFilter(logging.Filter):
         return True
 
 
-def _install_filter() -> None:
+def install_secret_filter() -> None:
+    """Mask secrets in the ``httpx`` logger's records (idempotent)."""
     target = logging.getLogger("httpx")
     if not any(isinstance(f, SecretQueryFilter) for f in target.filters):
         target.addFilter(SecretQueryFilter())
@@ -72,18 +81,37 @@ async def get_json(
 
     The URL is never put in messages: its query string carries access tokens.
     """
-    _install_filter()
+    return await _send(client, "GET", url, params, None, what=what)
+
+
+async def post_json(
+    client: httpx.AsyncClient, url: str, params: dict[str, Any], body: Any, *, what: str
+) -> tuple[httpx.Response, Any]:
+    """POST ``body`` as JSON to ``url`` and decode the JSON answer, like :func:`get_json`."""
+    return await _send(client, "POST", url, params, body, what=what)
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    params: dict[str, Any],
+    body: Any,
+    *,
+    what: str,
+) -> tuple[httpx.Response, Any]:
+    install_secret_filter()
     try:
-        response = await client.get(url, params=params)
+        response = await client.request(method, url, params=params, json=body)
     except httpx.TimeoutException as exc:
         raise ConnectorError(f"{what}: request timed out") from exc
     except httpx.HTTPError as exc:
         raise ConnectorError(f"{what}: network error ({type(exc).__name__})") from exc
     try:
-        body: Any = response.json()
+        decoded: Any = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
-    return response, body
+        decoded = None
+    return response, decoded
 
 
 def header_seconds(response: httpx.Response, name: str = "Retry-After") -> float | None:

@@ -21,9 +21,19 @@ never sends the token anywhere else. Graph errors are sorted into fatal (token,
 permission, unknown object: code 100 only with subcode 33), rate limits (wait
 as long as Facebook asks) and everything else (retry with backoff).
 
-Not done: Graph's server-sent ``live_comments`` stream on
-``streaming-graph.facebook.com``; polling every two seconds is enough for a
-small shop's live and is what fills a stream's gaps anyway (docs/connectors.md).
+Streaming (``stream=True``): Graph also pushes a live video's comments as
+server-sent events from ``streaming-graph.facebook.com/{live-video-id}/live_comments``
+(``comment_rate`` one of ``one_per_two_seconds``, ``ten_per_second``,
+``one_hundred_per_second``; each event's ``data`` is one comment object with
+the ``fields`` asked). A stream drops without notice and replays nothing, so
+polling fills its gaps: one poll as the stream opens (the backlog), and one
+as it reopens after every drop or ``stream_idle`` seconds of silence (a quiet
+stream may be a dead connection), each through the same de-duplication by id, so a comment
+read both ways is emitted once (the poll runs once the stream is connected, so
+nothing falls between them; when the stream cannot connect at all, polling
+carries on at ``poll_interval``). Off by default: the documents do not say
+whether the stream applies ``filter_low_quality``, and polling alone is
+proven enough for a small shop's live (docs/connectors.md).
 """
 
 from __future__ import annotations
@@ -32,28 +42,33 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from server.comments import CommentIn
-from server.connectors._http import HttpPoller, get_json, header_seconds
+from server.connectors._http import HttpPoller, get_json, header_seconds, install_secret_filter
 from server.connectors.base import ConnectorError, Emit, Health, SeenIds, Sleep
 
 __all__ = [
     "COMMENT_PARAMS",
+    "COMMENT_RATES",
     "DEFAULT_BASE_URL",
     "FIELDS",
+    "STREAM_BASE_URL",
     "FacebookConnector",
     "comment_from_graph",
     "error_from_graph",
+    "sse_data",
 ]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
+STREAM_BASE_URL = "https://streaming-graph.facebook.com"
+COMMENT_RATES = ("one_per_two_seconds", "ten_per_second", "one_hundred_per_second")
 FIELDS = "id,message,from{id,name},created_time"
 # Every comment, replies included, newest first (see the module docstring).
 COMMENT_PARAMS = {
@@ -191,11 +206,24 @@ class FacebookConnector(HttpPoller):
         rediscover_every: float = 60.0,
         timeout: float = 10.0,
         rate_limit_wait: float = 60.0,
+        stream: bool = False,
+        comment_rate: str = "ten_per_second",
+        stream_base_url: str = STREAM_BASE_URL,
+        stream_idle: float = 60.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not access_token.strip():
             raise ConnectorError("facebook connector needs: access_token", fatal=True)
+        if comment_rate not in COMMENT_RATES:
+            raise ConnectorError(
+                f"comment_rate must be one of {', '.join(COMMENT_RATES)}", fatal=True
+            )
+        self.stream = stream
+        self.comment_rate = comment_rate
+        self._stream_root = stream_base_url.rstrip("/")
+        self.stream_idle = stream_idle
+        self.stream_drops = 0
         self._root = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
         self.page_id = page_id.strip() or "me"
         self._fixed = bool(str(live_video_id).strip())
@@ -212,6 +240,65 @@ class FacebookConnector(HttpPoller):
         self._checked: float | None = None  # when the live video was last looked up
         self._seen = SeenIds()  # every comment id read, stickers included
         self.health = Health()
+
+    async def run(self, emit: Emit) -> None:
+        if not self.stream:
+            await super().run(emit)
+            return
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            while True:
+                await self._stream_session(client, emit)
+                self.stream_drops += 1
+                await self._sleep(self.poll_interval)  # no hammering a failing stream
+
+    async def _stream_session(self, client: httpx.AsyncClient, emit: Emit) -> None:
+        """Connect the stream, poll once (what came before it, or during the last
+        drop), then emit the stream's comments until it ends, drops or stays silent.
+
+        Polling after connecting leaves no moment unheard: the stream buffers what
+        arrives during the poll, and ids read both ways are emitted once.
+        """
+        video = await self._current_video(client)
+        params = {
+            "access_token": self._token,
+            "comment_rate": self.comment_rate,
+            "fields": FIELDS,
+        }
+        url = f"{self._stream_root}/{video}/live_comments"
+        timeout = httpx.Timeout(self.timeout, read=self.stream_idle)
+        install_secret_filter()
+        polled = False
+        try:
+            async with client.stream("GET", url, params=params, timeout=timeout) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise _stream_error(response, self.rate_limit_wait)
+                await self.poll(client, emit)
+                polled = True
+                async for data in sse_data(response):
+                    await self._stream_event(data, emit)
+        except httpx.ReadTimeout:
+            log.info("Facebook stream silent for %.0f s; reconnecting", self.stream_idle)
+        except httpx.HTTPError as exc:
+            log.info("Facebook stream dropped (%s); reconnecting", type(exc).__name__)
+        if not polled:  # the stream did not open: polling carries on meanwhile
+            await self.poll(client, emit)
+
+    async def _stream_event(self, data: str, emit: Emit) -> None:
+        try:
+            item = json.loads(data)
+        except json.JSONDecodeError:
+            log.warning("Facebook stream sent an event that is not JSON; skipped")
+            return
+        if not isinstance(item, Mapping):
+            return
+        comment = comment_from_graph(item)
+        item_id = str(item.get("id") or "")
+        if not item_id or item_id in self._seen:
+            return
+        self._seen.add(item_id)
+        if comment is not None:
+            await emit([comment])
 
     async def poll(self, client: httpx.AsyncClient, emit: Emit) -> None:
         """Read what is new since the last poll, newest page first; emit it oldest first."""
@@ -302,3 +389,30 @@ class FacebookConnector(HttpPoller):
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _stream_error(response: httpx.Response, default_wait: float) -> ConnectorError:
+    try:
+        body: Any = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    error = error_from_graph(response, body, default_wait=default_wait)
+    return error or ConnectorError(f"Facebook stream: HTTP {response.status_code}")
+
+
+async def sse_data(response: httpx.Response) -> AsyncIterator[str]:
+    """The ``data`` of each server-sent event (multi-line data joined by newlines).
+
+    Lines starting with ``:`` are keep-alive comments; ``event``, ``id`` and
+    ``retry`` fields are not used by Graph's comment stream and are ignored.
+    """
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if not line:
+            if data:
+                yield "\n".join(data)
+            data = []
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:  # a last event the stream did not finish is not trusted
+        log.info("Facebook stream ended inside an event; it is left to the next poll")

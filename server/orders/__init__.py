@@ -1,7 +1,8 @@
 """The order book: live comments in, orders, buyers, review queue and exports out.
 
-``service_for(ctx)`` gives the running app's :class:`OrderService`; its
-``ingest(comments)`` is what every connector and the ingestion routes call.
+The running app's :class:`OrderService` is ``ctx.orders`` (built with the app's
+context); its ``ingest(comments)`` is what every connector and the ingestion
+routes call.
 The routes live in :mod:`server.orders.api` (``router``); the pure database
 work in :mod:`.book` (stock and order lines) and :mod:`.ingest` (a batch of
 comments), the read side in :mod:`.queries`, and files out in :mod:`.export`.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from server.orders.book import STATUSES, Changes, mask_nickname, units
 from server.orders.ingest import Stored, store_batch
 from server.orders.parsing import Parsed, ParserCache
-from server.orders.service import ItemIn, OrderService, service_for
+from server.orders.service import ItemIn, OrderService
 
 __all__ = [
     "STATUSES",
@@ -23,7 +24,6 @@ __all__ = [
     "ParserCache",
     "Stored",
     "mask_nickname",
-    "service_for",
     "store_batch",
     "units",
 ]

@@ -10,32 +10,29 @@ them in its threadpool, off the event loop.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 
-from server.api import Helper
-from server.app import AppContext
-from server.auth import same_secret
-from server.comments import CommentIn
+from chotdon.limits import MAX_QTY
+from server import protocol, validate
 from server.connectors.manual import manual_comment
-from server.errors import DomainError, InvalidInput
-from server.sockets import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, origin_allowed
+from server.context import INGESTS, AppContext, Helper
+from server.errors import InvalidInput
+from server.sockets import accept_socket
 
 from . import decisions, export, queries
-from .service import ItemIn, service_for
+from .service import ItemIn, OrderService
 
 __all__ = ["router"]
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-_BATCH = TypeAdapter(list[CommentIn])
 MAX_INGEST_MESSAGE = 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -43,10 +40,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # -- ingestion --------------------------------------------------------------------
 
 
-@router.post("/api/comments")
-async def post_comments(ctx: Helper, body: list[CommentIn]) -> dict[str, Any]:
-    stored = await service_for(ctx).ingest(body)
-    return {"results": [s.to_dict() for s in stored]}
+@router.post("/api/comments", dependencies=[INGESTS], openapi_extra=validate.BATCH_OPENAPI)
+async def post_comments(ctx: Helper, request: Request) -> JSONResponse:
+    # The body is read here, item by item: one bad comment must not fail its batch.
+    status, body = await validate.ingest_body(ctx.orders, await request.body())
+    return JSONResponse(body, status_code=status)
 
 
 class ManualIn(BaseModel):
@@ -63,27 +61,21 @@ async def post_manual(ctx: Helper, body: ManualIn) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidInput(str(exc), field="text") from exc
     comment = comment.model_copy(update={"user": f"manual:{name.casefold()}"[:200]})
-    return (await service_for(ctx).ingest([comment]))[0].to_dict()
+    return (await ctx.orders.ingest([comment]))[0].to_dict()
 
 
-@router.websocket("/ws/ingest")
-async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
+@router.websocket("/ws/ingest", dependencies=[INGESTS])
+async def ingest_socket(ws: WebSocket) -> None:
     """One JSON comment or list per message; each gets ``{"type": "ack", "results": [...]}``
     once stored."""
-    ctx: AppContext = ws.app.state.ctx
-    await ws.accept()  # then close with a code the client can read, as the other sockets do
-    if not origin_allowed(ws):
-        await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
+    ctx = await accept_socket(ws, "ingest")
+    if ctx is None:
         return
-    if not same_secret(token, ctx.secrets.helper_token):
-        await ws.close(code=CLOSE_UNAUTHORIZED)
-        return
-    service = service_for(ctx)
+    service = ctx.orders
     try:
         while True:
             text = await ws.receive_text()
-            reply = await _ingest_message(service, text)
-            await ws.send_text(json.dumps(reply, ensure_ascii=False))
+            await ws.send_text(protocol.encode(await _ingest_message(service, text)))
             # Queued messages come back without suspending: a client far ahead of the
             # server would hold the loop until its backlog is gone, starving helpers'
             # commands and the overlays. One yield per message keeps the loop fair.
@@ -92,27 +84,8 @@ async def ingest_socket(ws: WebSocket, token: str | None = None) -> None:
         return
 
 
-async def _ingest_message(service: Any, text: str) -> dict[str, Any]:
-    if len(text) > MAX_INGEST_MESSAGE:
-        return {"type": "error", "error": f"message over {MAX_INGEST_MESSAGE} bytes"}
-    try:
-        data = json.loads(text)
-        batch = _BATCH.validate_python(data if isinstance(data, list) else [data])
-    except (json.JSONDecodeError, ValidationError) as exc:
-        return {"type": "error", "error": _why(exc)}
-    try:
-        stored = await service.ingest(batch)
-    except DomainError as exc:
-        return {"type": "error", "error": exc.message}
-    return {"type": "ack", "results": [s.to_dict() for s in stored]}
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return f"invalid comment at {where}: {first['msg']}"
-    return "messages are JSON: a comment object or a list of them"
+async def _ingest_message(service: OrderService, text: str) -> dict[str, Any]:
+    return await validate.ingest_message(service, text, MAX_INGEST_MESSAGE)
 
 
 # -- comments and the review queue ------------------------------------------------
@@ -127,7 +100,8 @@ def get_comments(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
-        return queries.list_comments(conn, status=status, intent=intent, before=before, limit=limit)
+        rows = queries.list_comments(conn, status=status, intent=intent, before=before, limit=limit)
+        return decisions.rank_review_queue(conn, rows) if status == "review" else rows
 
 
 @router.get("/api/comments/{comment_id}")
@@ -138,7 +112,7 @@ def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
 
 class ItemBody(BaseModel):
     code: str = Field(min_length=1, max_length=17)
-    qty: float | None = Field(default=None, gt=0, le=10_000)
+    qty: float | None = Field(default=None, gt=0, le=MAX_QTY)
 
 
 class ConfirmBody(BaseModel):
@@ -149,13 +123,13 @@ class ConfirmBody(BaseModel):
 @router.post("/api/comments/{comment_id}/confirm")
 async def confirm_comment(ctx: Helper, comment_id: int, body: ConfirmBody) -> dict[str, Any]:
     items = None if body.items is None else [ItemIn(i.code, i.qty) for i in body.items]
-    status = await service_for(ctx).confirm(comment_id, items, body.intent)
+    status = await ctx.orders.confirm(comment_id, items, body.intent)
     return {"ok": True, "status": status}
 
 
 @router.post("/api/comments/{comment_id}/reject")
 async def reject_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
-    await service_for(ctx).reject(comment_id)
+    await ctx.orders.reject(comment_id)
     return {"ok": True, "status": "rejected"}
 
 
@@ -169,13 +143,13 @@ async def get_alias_suggestions(ctx: Helper) -> list[dict[str, Any]]:
 
 @router.post("/api/comments/{comment_id}/show")
 async def show_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
-    await service_for(ctx).show_comment(comment_id)
+    await ctx.orders.show_comment(comment_id)
     return {"ok": True, "rev": ctx.live.rev}
 
 
 @router.post("/api/comments/hide")
 async def hide_comment(ctx: Helper) -> dict[str, Any]:
-    await service_for(ctx).hide_comment()
+    await ctx.orders.hide_comment()
     return {"ok": True, "rev": ctx.live.rev}
 
 
@@ -196,19 +170,19 @@ def get_orders(
 
 @router.post("/api/orders/lines/{line_id}/status")
 async def line_status(ctx: Helper, line_id: int, body: StatusBody) -> dict[str, Any]:
-    moved = await service_for(ctx).set_line_status([line_id], body.status)
+    moved = await ctx.orders.set_line_status([line_id], body.status)
     return {"ok": True, "moved": moved}
 
 
 @router.post("/api/orders/buyers/{customer_id}/status")
 async def buyer_status(ctx: Helper, customer_id: int, body: StatusBody) -> dict[str, Any]:
-    moved = await service_for(ctx).set_buyer_status(customer_id, body.status)
+    moved = await ctx.orders.set_buyer_status(customer_id, body.status)
     return {"ok": True, "moved": moved}
 
 
 @router.post("/api/orders/waitlist/{code}/promote")
 async def promote(ctx: Helper, code: str) -> dict[str, Any]:
-    return {"ok": True, "moved": await service_for(ctx).promote(code)}
+    return {"ok": True, "moved": await ctx.orders.promote(code)}
 
 
 def _book(ctx: AppContext, scope: queries.Scope, session: int | None) -> list[dict[str, Any]]:
@@ -289,7 +263,7 @@ async def patch_customer(ctx: Helper, customer_id: int, body: CustomerPatch) -> 
     values = body.model_dump(exclude_none=True)
     if "bom" in values:
         values["bom"] = int(values["bom"])
-    return await service_for(ctx).update_customer(customer_id, values)
+    return await ctx.orders.update_customer(customer_id, values)
 
 
 # -- connectors ---------------------------------------------------------------------
@@ -297,4 +271,4 @@ async def patch_customer(ctx: Helper, customer_id: int, body: CustomerPatch) -> 
 
 @router.get("/api/connectors")
 async def get_connectors(ctx: Helper) -> list[dict[str, Any]]:
-    return list(service_for(ctx).connectors.values())
+    return list(ctx.orders.connectors.values())

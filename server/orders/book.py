@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from chotdon.limits import MAX_QTY
 from chotdon.money import price_now
 from server.db import customers, order_lines, products, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
@@ -81,10 +82,13 @@ class Changes:
     customers: set[int] = field(default_factory=set)
     released: set[str] = field(default_factory=set)  # codes that got stock back
 
-    def ordered(self, code: str, qty: float, nickname: str, product: dict[str, Any]) -> None:
+    def ordered(
+        self, code: str, qty: float, nickname: str, product: dict[str, Any], price: int
+    ) -> None:
         self.codes.add(code)
         self.sold[code] = round(self.sold.get(code, 0.0) + qty, 3)
-        self.events.append(("order_created", {"code": code, "qty": qty}))
+        # The line's unit price rides along so the log alone gives revenue (chotdon.stats).
+        self.events.append(("order_created", {"code": code, "qty": qty, "price": price}))
         entry = {
             "nickname": mask_nickname(nickname) if self.mask else nickname,
             "qty": qty,
@@ -95,7 +99,7 @@ class Changes:
         self.ticker.insert(0, entry)
         del self.ticker[TICKER_SIZE:]
 
-    def cancelled(self, code: str, qty: float, reserved: bool) -> None:
+    def cancelled(self, code: str, qty: float, reserved: bool, price: int) -> None:
         self.codes.add(code)
         if reserved:
             self.released.add(code)
@@ -104,7 +108,10 @@ class Changes:
                 self.sold[code] = left
             else:
                 self.sold.pop(code, None)
-        self.events.append(("order_cancelled", {"code": code, "qty": qty}))
+        data: dict[str, Any] = {"code": code, "qty": qty, "price": price}
+        if not reserved:  # a waitlisted line never had its order_created: not a sale undone
+            data["waitlist"] = True
+        self.events.append(("order_cancelled", data))
 
 
 # Built once: the hot path binds values instead of building statements per order.
@@ -168,7 +175,7 @@ def create_lines(
         product = known.get(spec.code)
         if product is None:
             raise NotFound(f"no product with code {spec.code}", field="code")
-        if not 0 < spec.qty <= 10_000:
+        if not 0 < spec.qty <= MAX_QTY:
             raise InvalidInput(f"quantity {spec.qty} for {spec.code} is out of range", field="qty")
         ok = reserve(conn, spec.code, spec.qty)
         status = "pending" if ok else "waitlist"
@@ -189,7 +196,7 @@ def create_lines(
         else:
             conn.execute(_INSERT_LINE, row)
         if ok:
-            changes.ordered(spec.code, spec.qty, nickname, product)
+            changes.ordered(spec.code, spec.qty, nickname, product, price)
         statuses.append(status)
     changes.customers.add(customer_id)
     return statuses
@@ -207,7 +214,7 @@ def cancel_lines(conn: Connection, changes: Changes, lines: Sequence[Any]) -> in
         if reserved:
             release(conn, line.code, line.qty)
         _set_line(conn, line.id, status="cancelled")
-        changes.cancelled(line.code, line.qty, reserved)
+        changes.cancelled(line.code, line.qty, reserved, line.unit_price)
         changes.customers.add(line.customer_id)
     return len(lines)
 
@@ -267,7 +274,7 @@ def _cancel_product(
                     .values(stock=products.c.stock + freed, updated_at=utcnow_iso())
                 )
         _set_line(conn, line.id, qty=remaining)
-        changes.cancelled(code, left, reserved)
+        changes.cancelled(code, left, reserved, line.unit_price)
         changes.customers.add(customer_id)
         touched += 1
         left = 0
@@ -293,7 +300,7 @@ def promote_waitlist(
         if product is None or not reserve(conn, code, line.qty):
             break
         _set_line(conn, line.id, status="pending")
-        changes.ordered(code, line.qty, line.nickname, product)
+        changes.ordered(code, line.qty, line.nickname, product, line.unit_price)
         changes.customers.add(line.customer_id)
         moved += 1
     return moved

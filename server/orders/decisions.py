@@ -10,6 +10,8 @@ so a decision exists exactly when its action happened.
 own buyers' words. :func:`alias_suggestions` reads the edits for words the parser
 did not understand but a helper resolved to a product ("cho e 2 túi hạt rẻ" edited
 to A1): those are offered to the catalog as aliases, never added by themselves.
+:func:`rank_review_queue` scores the review queue with a model of the shop's own
+decisions (``server.parse.ranker``), most likely real orders first.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from chotdon.codes import normalize_code
 from server.db import review_decisions, utcnow_iso
+from server.parse.ranker import Example, Ranker, example_from_parse
 
 __all__ = [
     "Action",
     "AliasSuggestion",
     "alias_suggestions",
     "export_labelled",
+    "queue_ranker",
+    "rank_review_queue",
     "record_decision",
 ]
 
@@ -276,3 +281,57 @@ def alias_suggestions(
         AliasSuggestion(code, alias, n, examples[(code, alias)])
         for (code, alias), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
+
+
+# The newest decisions a model learns from: a long-lived shop's taste drifts, and
+# training time grows with the count.
+_TRAIN_ON = 5000
+# Per database: (decisions the model was trained on, the model or None).
+_models: dict[str, tuple[int, Ranker | None]] = {}
+
+
+def _retrain_due(count: int, trained_on: int | None) -> bool:
+    # Retraining on every answer would cost a fit per click; a few new ones can wait.
+    return trained_on is None or count >= trained_on + max(5, trained_on // 20)
+
+
+def queue_ranker(conn: Connection) -> Ranker | None:
+    """The shop's review-queue model, retrained as its decisions grow; ``None``
+    until there are enough of both kinds (real orders and not) to learn from."""
+    key = str(conn.engine.url)
+    count = conn.execute(select(func.count()).select_from(review_decisions)).scalar_one()
+    cached = _models.get(key)
+    if not _retrain_due(count, cached[0] if cached else None):
+        return cached[1] if cached else None
+    rows = conn.execute(
+        select(review_decisions.c.comment_id, review_decisions.c.text,
+               review_decisions.c.parse, review_decisions.c.intent)
+        .order_by(review_decisions.c.id.desc())
+        .limit(_TRAIN_ON)
+    ).all()  # fmt: skip
+    latest: dict[int, Any] = {}
+    for row in rows:  # newest first: the first answer seen per comment is its last
+        latest.setdefault(row.comment_id, row)
+    examples = [example_from_parse(r.text, _parse_of(r)) for r in latest.values()]
+    labels = [r.intent == "order" for r in latest.values()]
+    start = cached[1] if cached else None
+    model = Ranker.train(examples, labels, start=start, iterations=60 if start else 300)
+    _models[key] = (count, model)
+    return model
+
+
+def _queued_example(row: Mapping[str, Any]) -> Example:
+    parse = {k: row.get(k) for k in ("intent", "confidence", "items", "phone")}
+    return example_from_parse(str(row.get("text") or ""), parse)
+
+
+def rank_review_queue(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (review-queue listing rows) with a ``score``, the chance each is a real
+    order by the shop's model, most likely first; without a model every score is
+    ``None`` and the order is kept."""
+    model = queue_ranker(conn)
+    if model is None:
+        return [{**row, "score": None} for row in rows]
+    scores = model.score([_queued_example(row) for row in rows])
+    scored = [{**row, "score": round(float(s), 3)} for row, s in zip(rows, scores, strict=True)]
+    return sorted(scored, key=lambda row: -row["score"])  # stable: newest first on ties

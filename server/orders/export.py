@@ -146,10 +146,12 @@ def slips_html(book: Sequence[dict[str, Any]], *, paper: Paper = "a4", title: st
 <title>Phiếu đóng gói{" · " + e(title) if title else ""}</title>
 <link rel="stylesheet" href="/static/fonts.css">
 <link rel="stylesheet" href="/static/slips.css">
+<script type="module" src="/static/slips.js"></script>
 </head>
 <body class="paper-{paper}">
 <p class="screen-only">In trang này (Ctrl+P). Khổ giấy: {"A4" if paper == "a4" else "80 mm"}.
-<a href="?paper={other}">Đổi sang {"80 mm" if other == "80mm" else "A4"}</a></p>
+<a id="paper-switch" data-paper="{other}" href="?paper={other}">
+Đổi sang {"80 mm" if other == "80mm" else "A4"}</a></p>
 {body}
 </body>
 </html>

@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +31,7 @@ from server.connectors.base import ConnectorState
 from server.db import comments, customers, order_lines, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
 from server.live import Change, Events, LiveService, product_view
+from server.privacy import mask_private
 
 from . import queries
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, promote_waitlist, set_status
@@ -40,24 +40,15 @@ from .ingest import Stored, store_batch
 from .parsing import Parsed, ParserCache
 
 if TYPE_CHECKING:
-    from server.app import AppContext
+    from server.context import AppContext
 
-__all__ = ["OrderService", "service_for"]
+__all__ = ["OrderService"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 1000
 PARSE_SLICE_S = 0.001  # the longest the parser holds the loop at a time
 _ACTED = ("ordered", "waitlist", "confirmed", "cancelled")
-_services: weakref.WeakKeyDictionary[LiveService, OrderService] = weakref.WeakKeyDictionary()
-
-
-def service_for(ctx: AppContext) -> OrderService:
-    """The app's one order service, made on first use."""
-    service = _services.get(ctx.live)
-    if service is None:
-        service = _services[ctx.live] = OrderService(ctx)
-    return service
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +198,7 @@ class OrderService:
     async def show_comment(self, comment_id: int) -> dict[str, Any] | None:
         def work(conn: Connection) -> Change:
             row = _comment(conn, comment_id)
-            shown = {"id": row.id, "nickname": row.nickname, "text": row.text}
+            shown = {"id": row.id, "nickname": row.nickname, "text": mask_private(row.text)}
             data = {"comment_id": row.id, "nickname": row.nickname, "text": row.text}
             return Change(set_={"shown_comment": shown}, events=[("comment_shown", data)])
 

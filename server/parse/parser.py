@@ -31,6 +31,7 @@ from server.parse.matcher import CatalogLike, Mention, ProductMatcher
 from server.parse.normalise import Token, build_pattern, tokenize
 from server.parse.numbers import Unit, read_amount, read_half, read_unit, unit_for_name
 from server.parse.phones import PHONE_PATTERN, normalise_phone
+from server.parse.unreadable import REVIEW_CAP, unreadable_quantity
 
 __all__ = ["Evidence", "Intent", "Item", "ParseResult", "Parser"]
 
@@ -174,6 +175,10 @@ class Parser:
         cues = _find_cues(scan, mentions, qtys)
         pinned_code = self._pinned(scan, pinned)
         intent, items, confidence = self._decide(scan, cues, mentions, qtys, pinned_code)
+        unreadable = unreadable_quantity(scan.tokens) if items else None
+        if unreadable is not None:  # a helper reads it; never an automatic order of 1
+            scan.note("qty", unreadable[0], unreadable[0] + 1, unreadable[1])
+            confidence = min(confidence, REVIEW_CAP)
         confidence = max(0.0, min(1.0, confidence))
         return ParseResult(intent, tuple(items), phone, confidence, tuple(scan.evidence))
 

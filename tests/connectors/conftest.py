@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,10 @@ class Request:
     method: str
     path: str
     query: dict[str, str]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
 
 
 @dataclass
@@ -42,6 +47,8 @@ class Reply:
 
 # A handler returns (status, json_body) or (status, json_body, headers) or
 # (status, json_body, headers, delay_seconds): tests cannot import this module.
+# A body with ``__aiter__`` (an async generator of bytes) is streamed as
+# server-sent events, chunk by chunk; when it ends the connection drops.
 Handler = Callable[[Request], tuple[Any, ...]]
 
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests"}
@@ -75,11 +82,16 @@ class FakeHTTPServer:
             method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
             parts = urlsplit(target)
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-            request = Request(method, parts.path, query)
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            body = await reader.readexactly(int(length.group(1))) if length else b""
+            request = Request(method, parts.path, query, body)
             self.requests.append(request)
             reply = Reply(*self.handler(request))
             if reply.delay:
                 await asyncio.sleep(reply.delay)
+            if hasattr(reply.body, "__aiter__"):
+                await self._stream(writer, reply)
+                return
             payload = json.dumps(reply.body).encode() if reply.body is not None else b""
             headers = {
                 "Content-Type": "application/json",
@@ -87,14 +99,31 @@ class FakeHTTPServer:
                 "Connection": "close",
                 **reply.headers,
             }
-            lines = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}"]
-            lines += [f"{k}: {v}" for k, v in headers.items()]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+            writer.write(_head(reply.status, headers) + payload)
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
+
+    async def _stream(self, writer: asyncio.StreamWriter, reply: Reply) -> None:
+        headers = {
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "Connection": "close",
+            **reply.headers,
+        }
+        writer.write(_head(reply.status, headers))
+        await writer.drain()
+        async for chunk in reply.body:
+            writer.write(chunk)
+            await writer.drain()
+
+
+def _head(status: int, headers: dict[str, str]) -> bytes:
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 @pytest.fixture

@@ -14,7 +14,11 @@ documents say about reading comments:
 - deleting a comment invalidates the cursors handed out before (error 100,
   no subcode), and an unknown id is error 100 with subcode 33;
 - ``{page}/live_videos`` lists the Page's videos, filtered by
-  ``broadcast_status``.
+  ``broadcast_status``;
+- ``/{live-video-id}/live_comments`` on the streaming host is a server-sent
+  event stream (``comment_rate`` one of the three documented rates, ``fields``
+  asked for), one comment object per event's ``data``; it replays nothing, and
+  the test decides when it drops.
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ import httpx
 import pytest
 
 from server.connectors import Supervisor, build_connector
-from server.connectors.facebook import FIELDS, FacebookConnector, comment_from_graph
+from server.connectors.facebook import (
+    COMMENT_RATES,
+    FIELDS,
+    FacebookConnector,
+    comment_from_graph,
+    sse_data,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -80,6 +90,8 @@ class FakeGraph:
         self.overlap = overlap  # misbehave: repeat the previous page's last comment
         self.failures: list[tuple] = []
         self.generation = 0  # deleting a comment invalidates older cursors
+        self.streams: list[asyncio.Queue] = []  # open live_comments connections
+        self.opened = asyncio.Event()  # set when a stream connects; tests clear it
 
     @property
     def comments(self) -> list[dict]:
@@ -94,17 +106,55 @@ class FakeGraph:
             items[:] = [c for c in items if c["id"] != comment_id]
         self.generation += 1
 
+    def post(self, comment: dict, *, streamed: bool = True) -> None:
+        """A new comment; an open stream pushes it unless it is ``streamed=False``."""
+        self.comments.append(comment)
+        if streamed:
+            self.push(comment)
+
+    def push(self, comment: dict) -> None:
+        for queue in self.streams:
+            queue.put_nowait(comment)
+
+    def drop(self) -> None:
+        """Every open stream ends, as a dropped connection does."""
+        for queue in self.streams:
+            queue.put_nowait(None)
+        self.streams = []
+
     def __call__(self, request):
         if self.failures:
             return self.failures.pop(0)
         if request.query.get("access_token") != TOKEN:
             return 400, graph_error(190, "Invalid OAuth access token.")
+        if request.path.endswith("/live_comments"):
+            return self.live_comments(request)
         if request.path == "/v21.0/me/live_videos":
             return self.live_videos(request.query)
         video = request.path.removeprefix("/v21.0/").removesuffix("/comments")
         if not request.path.endswith("/comments") or video not in self.videos:
             return 400, graph_error(100, "Unsupported get request.", 33)
         return self.page(self.visible(video, request.query), request.query)
+
+    def live_comments(self, request):
+        video = request.path.strip("/").removesuffix("/live_comments")
+        if video not in self.videos or request.path.startswith("/v"):
+            return 400, graph_error(100, "Unsupported get request.", 33)
+        rate = request.query.get("comment_rate")
+        if rate not in COMMENT_RATES:
+            return 400, graph_error(100, f"(#100) Invalid comment_rate {rate!r}")
+        fields = request.query.get("fields", "")
+        queue: asyncio.Queue = asyncio.Queue()
+        self.streams.append(queue)
+        self.opened.set()
+
+        async def events():
+            yield b": ok\n\n"  # a keep-alive comment line
+            while (comment := await queue.get()) is not None:
+                data = {k: v for k, v in comment.items() if k == "id" or k in fields}
+                yield f"data: {json.dumps(data)}\n\n".encode()
+
+        return 200, events()
 
     def live_videos(self, query: dict[str, str]):
         wanted = json.loads(query.get("broadcast_status", "[]")) or None
@@ -480,3 +530,100 @@ async def test_tokens_are_masked_in_httpx_request_logs(fake_server, collector, c
     assert "HTTP Request: GET" in logged
     assert "access_token=***" in logged
     assert TOKEN not in logged
+
+
+async def test_stream_with_polling_filling_its_gaps(fake_server, collector, clock):
+    graph = FakeGraph([graph_comment(1), graph_comment(2)])
+    server = await fake_server(graph)
+    sleep, polls = polls_until(stop_after=2)
+    conn = connector(server, sleep, stream=True, stream_base_url=server.base_url)
+    sup = supervise(conn, collector, clock)
+    sup.start()
+
+    def ids() -> list[str]:
+        return [c.id for c in collector.comments]
+
+    await asyncio.wait_for(graph.opened.wait(), 5)
+    await collector.wait_for(lambda: len(ids()) == 2)  # the backlog, polled once connected
+    graph.opened.clear()
+    graph.post(graph_comment(3, message="A1"))  # short: streamed like any other
+    await collector.wait_for(lambda: len(ids()) == 3)
+    # the stream drops; comments posted meanwhile reach no stream
+    graph.drop()
+    graph.post(graph_comment(4), streamed=False)
+    graph.post(graph_comment(5, message="chốt 2"), streamed=False)
+    await asyncio.wait_for(graph.opened.wait(), 5)  # reconnected; the poll fills the gap
+    await collector.wait_for(lambda: len(ids()) == 5)
+    assert ids() == [f"{VIDEO}_{n}" for n in range(1, 6)]
+    graph.push(graph_comment(5, message="chốt 2"))  # a repeat must not count twice
+    graph.post(graph_comment(6))
+    await collector.wait_for(lambda: len(ids()) == 6)
+    graph.drop()
+    await asyncio.wait_for(sleep.parked.wait(), 5)
+    state = sup.state
+    await sup.stop()
+
+    assert ids() == [f"{VIDEO}_{n}" for n in range(1, 7)]  # each once, in order
+    edges = [r.path.rsplit("/", 1)[-1] for r in server.requests]
+    runs = [e for i, e in enumerate(edges) if i == 0 or edges[i - 1] != e]
+    assert runs == ["live_comments", "comments", "live_comments", "comments"]
+    assert edges.count("comments") == 3  # the gap poll pages back to comment 3, seen
+    stream = next(r for r in server.requests if r.path.endswith("live_comments"))
+    assert stream.path == f"/{VIDEO}/live_comments"  # the streaming host takes no version
+    assert stream.query == {
+        "access_token": TOKEN,
+        "comment_rate": "ten_per_second",
+        "fields": FIELDS,
+    }
+    gap_poll = server.requests[-1].query
+    assert gap_poll["live_filter"] == "no_filter" and gap_poll["filter"] == "stream"
+    c3 = collector.comments[2]
+    assert (c3.user, c3.nickname, c3.text) == ("9003", "Khách <b>3</b>", "A1")
+    assert c3.ts == datetime(2025, 3, 1, 12, 3, tzinfo=UTC)
+    assert conn.stream_drops == 2 and polls == [2.0, 2.0]
+    assert state.status == "live" and state.gaps == 0 and state.comments == 6
+
+
+async def test_a_refused_stream_is_a_graph_error(fake_server, collector, clock):
+    graph = FakeGraph([graph_comment(1)])
+    server = await fake_server(graph)
+    sleep, _ = polls_until(stop_after=1)
+    conn = connector(
+        server, sleep, stream=True, stream_base_url=server.base_url + "/v21.0"
+    )  # a wrong stream address: Graph answers error 100/33 as JSON
+    sup = supervise(conn, collector, clock)
+    sup.start()
+    state = await asyncio.wait_for(sup.wait(), 5)
+    assert state.status == "failed" and "does not exist" in state.last_error
+    assert collector.comments == []
+
+
+async def test_polling_carries_on_when_the_stream_cannot_connect(fake_server, collector, clock):
+    graph = FakeGraph([graph_comment(1)])
+    server = await fake_server(graph)
+
+    def add(poll: int) -> None:
+        graph.post(graph_comment(poll + 1))
+
+    sleep, polls = polls_until(add, stop_after=2)
+    idle = await fake_server(lambda request: (200, None))
+    closed_url = idle.base_url
+    await idle.close()  # nothing listens there any more: connecting is refused
+    conn = connector(server, sleep, stream=True, stream_base_url=closed_url)
+    sup = supervise(conn, collector, clock)
+    sup.start()
+    await asyncio.wait_for(sleep.parked.wait(), 5)
+    await sup.stop()
+    assert [c.id for c in collector.comments] == [f"{VIDEO}_{n}" for n in (1, 2)]
+    assert polls == [2.0, 2.0] and conn.stream_drops == 2
+
+
+def test_comment_rate_must_be_a_documented_one():
+    with pytest.raises(Exception, match="comment_rate must be one of"):
+        FacebookConnector(VIDEO, TOKEN, stream=True, comment_rate="fast")
+
+
+async def test_sse_parsing_joins_data_lines_and_skips_keepalives():
+    body = b': hi\n\ndata: {"a":\ndata: 1}\n\nevent: x\ndata: 2\n\ndata: 3'
+    response = httpx.Response(200, content=body)
+    assert [d async for d in sse_data(response)] == ['{"a":\n1}', "2"]

@@ -193,3 +193,36 @@ def test_xlsx_export_has_string_cells_no_apostrophe_and_reads_back_the_original(
     assert sheet["B2"].value == FORMULA_NAME and sheet["B2"].data_type == "s"
     assert sheet["F2"].value == "=1+1|dẻ" and sheet["C2"].value == 150000
     assert parse_catalog_bytes(data, filename="out.xlsx") == rows
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "../secrets.json",
+        "../../etc/passwd.png",
+        "images/a2.png",
+        "C:\\photos\\a2.png",
+        "/tmp/a2.png",
+        "a2..png",
+        ".hidden.png",
+        "a2.gif",
+        "a2.PNG",
+        "ảnh.png",
+        "a2 b.png",
+        "a2.png%00.jpg",
+        "a" * 130 + ".png",
+    ],
+)
+def test_the_image_column_takes_only_plain_file_names(image: str) -> None:
+    text = HEADER.rstrip("\n") + ",image\n" + f'A1,Hạt dẻ,1000,kg,5,,"{image}"\n'
+    with pytest.raises(CatalogError) as refused:
+        parse_catalog_bytes(text.encode(), filename="c.csv")
+    assert (refused.value.row, refused.value.column) == (2, "image")
+    assert "plain file name" in str(refused.value)
+
+
+@pytest.mark.parametrize("image", ["a2.png", "A2-3f0c1e9a7b2d.png", "hat_de.v2.jpg", "x.webp", ""])
+def test_plain_image_names_and_empty_cells_are_kept(image: str) -> None:
+    text = HEADER.rstrip("\n") + ",image\n" + f"A1,Hạt dẻ,1000,kg,5,,{image}\n"
+    [row] = parse_catalog_bytes(text.encode(), filename="c.csv")
+    assert row.image == (image or None)

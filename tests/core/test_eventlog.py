@@ -28,7 +28,7 @@ RECORDS = [
 def test_every_type_is_in_the_enum_and_the_set() -> None:
     assert {t.value for t in EventType} == EVENT_TYPES
     assert EventType("order_created") == "order_created"
-    assert len(EVENT_TYPES) == 14
+    assert len(EVENT_TYPES) == 16
 
 
 def test_write_then_read_gives_the_records_back(tmp_path: Path) -> None:

@@ -9,10 +9,13 @@ wrong types, and raw socket messages.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
 import string
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -253,3 +257,204 @@ def test_fuzzed_socket_messages_always_get_a_reply(
         ws.send_json([])  # still open and answering
         assert ws.receive_json() == {"type": "ack", "results": []}
     _stock_is_consistent(client, initial)
+
+
+# -- one bad item never fails its batch or its socket (issue 10, item 5) -------------------
+
+BAD_TIMES = [
+    ("0001-01-01T00:00:00+01:00", "outside the calendar"),  # before year 1 in UTC
+    ("9999-12-31T23:59:59-01:00", "outside the calendar"),  # after year 9999 in UTC
+    ("1999-12-31T23:59:59Z", "between 2000-01-01"),
+    ("2126-01-01T00:00:00Z", "between 2000-01-01"),
+    ("2026-11-20T12:00:00", "time zone"),  # naive: which time zone?
+]
+
+
+def _timed(cid: str, ts: str) -> dict[str, Any]:
+    return {**comment(cid, "chốt A2", "lan"), "ts": ts}
+
+
+def test_bad_timestamps_are_refused_by_item_and_the_good_ones_stored(client: Any) -> None:
+    batch = [comment("ok1", "A2 x1", "hoa")]
+    batch += [_timed(f"t{i}", ts) for i, (ts, _) in enumerate(BAD_TIMES)]
+    batch += [_timed("ok2", "2026-11-20T19:00:00+07:00")]
+    reply = client.post("/api/comments", json=batch, headers=AUTH)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert [(r["index"], r["id"]) for r in body["results"]] == [(0, "ok1"), (6, "ok2")]
+    refused = body["refused"]
+    assert [(r["index"], r["field"]) for r in refused] == [(i, "ts") for i in range(1, 6)]
+    for r, (_, why) in zip(refused, BAD_TIMES, strict=True):
+        assert why in r["error"] and f"item {r['index']}" in r["error"]
+    stored = client.get("/api/comments", headers=AUTH).json()
+    assert sorted(c["text"] for c in stored) == ["A2 x1", "chốt A2"]
+    # A retry of the same batch is all duplicates and the same refusals: no endless loop.
+    again = client.post("/api/comments", json=batch, headers=AUTH).json()
+    assert [r["duplicate"] for r in again["results"]] == [True, True]
+    assert again["refused"] == refused
+
+
+def test_a_batch_with_nothing_good_is_a_422_naming_every_item(client: Any) -> None:
+    batch = [_timed("a", BAD_TIMES[0][0]), {"platform": "sim", "id": "b"}, 7]
+    reply = client.post("/api/comments", json=batch, headers=AUTH)
+    assert reply.status_code == 422
+    body = reply.json()
+    assert body["field"] == "0.ts"  # the first refusal, named as FastAPI names list fields
+    assert body["error"].startswith("no comment stored: item 0: ts is outside the calendar")
+    assert "; item 1: user Field required; item 2: a comment is a JSON object" in (body["error"])
+    assert client.get("/api/comments", headers=AUTH).json() == []
+
+
+def test_bad_items_on_the_ingest_socket_get_an_error_and_the_socket_stays(client: Any) -> None:
+    with client.websocket_connect(f"/ws/ingest?token={HELPER}") as ws:
+        for n, (ts, why) in enumerate(BAD_TIMES):
+            ws.send_json(_timed(f"w{n}", ts))
+            error = ws.receive_json()
+            assert error["type"] == "error" and error["field"] == "ts" and error["index"] == 0
+            assert why in error["error"]
+        ws.send_json([_timed("bad", BAD_TIMES[1][0]), _timed("good", "2026-11-20T12:00:00Z")])
+        mixed = ws.receive_json()
+        assert mixed["type"] == "ack" and [r["id"] for r in mixed["results"]] == ["good"]
+        assert [(r["index"], r["field"]) for r in mixed["refused"]] == [(0, "ts")]
+        ws.send_json([])
+        assert ws.receive_json() == {"type": "ack", "results": []}
+    assert [c["text"] for c in client.get("/api/comments", headers=AUTH).json()] == ["chốt A2"]
+
+
+HUGE_INT = "1" * 5000  # over Python's 4,300-digit int-from-string limit: ValueError
+DEEP = "[" * 30_000 + "]" * 30_000  # RecursionError in the decoder
+SOCKET_ROUTES = {
+    "overlay": "/ws/overlay?key=hardening-overlay-key",
+    "panel": f"/ws/panel?token={HELPER}",
+    "ingest": f"/ws/ingest?token={HELPER}",
+}
+
+
+@pytest.mark.parametrize("route", sorted(SOCKET_ROUTES))
+def test_huge_numbers_and_deep_nesting_are_refused_on_every_socket(client: Any, route: str) -> None:
+    messages = [HUGE_INT, f'{{"type": "ping", "n": {HUGE_INT}}}', DEEP[:8000] + DEEP[-8000:]]
+    if route == "ingest":
+        messages.append(DEEP)  # the panel and overlay sockets refuse over 16 KiB anyway
+    with client.websocket_connect(SOCKET_ROUTES[route]) as ws:
+        if route != "ingest":
+            assert ws.receive_json()["type"] == "snapshot"
+        for message in messages:
+            ws.send_text(message)
+            error = ws.receive_json()
+            assert error["type"] == "error", message[:20]
+            assert "too long" in error["error"] or "too deeply" in error["error"]
+        if route == "ingest":  # still open and answering
+            ws.send_json([])
+            assert ws.receive_json() == {"type": "ack", "results": []}
+        else:
+            ws.send_json({"type": "ping"})
+            assert ws.receive_json() == {"type": "pong"}
+
+
+def test_huge_numbers_and_deep_nesting_in_rest_bodies_are_422(client: Any) -> None:
+    for body in (f"[{HUGE_INT}]", DEEP, f'[{{"platform": "sim", "id": {HUGE_INT}}}]'):
+        reply = client.post("/api/comments", content=body, headers=JSON_HEADERS)
+        assert reply.status_code == 422, body[:20]
+        assert reply.json()["field"] == "body"
+
+
+# -- uploaded images (issue 10, item 7) -------------------------------------------------------
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A valid PNG announcing ``width`` x ``height`` 1-bit pixels, with almost no data:
+    what a decompression bomb looks like before it is decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "why"),
+    [
+        (20_000, 20_000, "too many pixels to open safely"),  # Pillow's own bomb error: was a 500
+        (12_000, 12_000, "12000 x 12000 pixels (144 MP) is over 50 MP"),  # was accepted
+        (50_000, 1_001, "50000 x 1001 pixels (50 MP) is over 50 MP"),
+    ],
+)
+def test_images_with_too_many_pixels_are_refused_naming_the_file(
+    tmp_path: Path, clock: FakeClock, width: int, height: int, why: str
+) -> None:
+    with open_client(tmp_path / "data", clock, raise_errors=False) as client:
+        files = {"file": ("ảnh bom.png", _png_header_only(width, height), "image/png")}
+        reply = client.post("/api/products/A2/image", files=files, headers=AUTH)
+        assert reply.status_code == 422, reply.text
+        assert reply.json() == {"error": f"ảnh bom.png: {why}", "field": "file"}
+        assert client.get("/api/products/A2", headers=AUTH).json()["image"] == "a2.png"
+    assert sorted(p.name for p in (tmp_path / "data" / "images").glob("[Aa]2*")) == ["a2.png"]
+
+
+def test_a_code_typed_with_a_hash_in_the_upload_path_gives_a_clean_servable_name(
+    client: Any,
+) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(image, "PNG")
+    files = {"file": ("../../x%23y.png", image.getvalue(), "image/png")}
+    reply = client.post("/api/products/%23a2/image", files=files, headers=AUTH)
+    assert reply.status_code == 200, reply.text
+    name = reply.json()["image"]
+    assert re.fullmatch(r"A2-[0-9a-f]{12}\.png", name), name
+    assert client.get(f"/media/{name}").content == image.getvalue()
+
+
+def test_the_real_server_answers_bad_json_and_keeps_every_socket(
+    server_process: ServerProcess,
+) -> None:
+    """Under uvicorn, as ``chotdon serve`` runs: these used to end the socket with no code."""
+    server_process.start()
+    routes = {name: f"{server_process.ws_url}{path}" for name, path in SOCKET_ROUTES.items()}
+    bad = {
+        "ingest": [
+            HUGE_INT,
+            DEEP[:30_000] + DEEP[-30_000:],
+            json.dumps(_timed("r1", "0001-01-01T00:00:00+01:00")),
+        ],
+        "panel": [HUGE_INT, DEEP[:8000] + DEEP[-8000:]],
+        "overlay": [HUGE_INT, DEEP[:8000] + DEEP[-8000:]],
+    }
+
+    async def exchange(name: str) -> list[str]:
+        replies = []
+        async with connect(routes[name], proxy=None, max_size=None) as ws:
+            if name != "ingest":
+                assert json.loads(await ws.recv())["type"] == "snapshot"
+            for message in [*bad[name], "[]" if name == "ingest" else '{"type": "ping"}']:
+                await ws.send(message)
+                reply = json.loads(await ws.recv())
+                while reply["type"] == "ping":  # a heartbeat crossing our message
+                    reply = json.loads(await ws.recv())
+                replies.append(reply["type"])
+        return replies
+
+    for name in sorted(routes):
+        replies = run_async(lambda name=name: exchange(name))  # type: ignore[misc]
+        last = "ack" if name == "ingest" else "pong"
+        assert replies == ["error"] * len(bad[name]) + [last], name
+
+
+def test_a_connector_comment_with_an_impossible_time_is_kept_without_it() -> None:
+    """Inside the server (connectors) a platform's odd time must not stop the connector."""
+    from datetime import datetime, timedelta, timezone
+
+    from server.comments import CommentIn
+
+    year_one = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    kept = CommentIn(platform="tiktok", id="1", user="u", text="chốt", ts=year_one)
+    assert kept.ts is None and kept.text == "chốt"
+    with pytest.raises(ValueError, match="outside the calendar"):
+        CommentIn.model_validate(
+            {"platform": "tiktok", "id": "1", "user": "u", "ts": year_one},
+            context={"untrusted": True},
+        )

@@ -33,6 +33,7 @@ from .conftest import AUTH, HELPER, OVERLAY, ServerProcess, comment, run_async
 
 logger = logging.getLogger(__name__)
 FAST_S = 0.1  # an in-memory read, even while a command waits for the lock
+HICCUP_S = 0.5  # the slowest allowed on a loaded machine: a third of the busy timeout
 BUSY_ANSWER_S = 2.5  # the busy timeout (1.5 s) plus slack for a loaded machine
 HOLD_LIMIT_S = 30.0  # the holder lets go by itself if the test dies
 
@@ -182,9 +183,13 @@ def test_a_locked_database_answers_503_and_never_freezes_reads(
     assert "busy" in refused.json()["error"]
     assert 1 <= int(refused.headers["Retry-After"]) <= 5
     assert out["pin_s"] < BUSY_ANSWER_S
-    # The loop answered all along while the pin waited (the busy timeout is 1.5 s).
-    assert len(out["gets"]) >= 5 and max(out["gets"]) < FAST_S, out["gets"]
-    assert max(out["locked_gets"]) < FAST_S and out["resync_s"] < FAST_S
+    # The loop answered all along while the pin waited (the busy timeout is 1.5 s): under
+    # 100 ms, bar the odd hiccup of a machine shared with other test runs, which is still
+    # far from the wait a loop blocked on the database would show.
+    gets = sorted(out["gets"])
+    assert len(gets) >= 5 and gets[len(gets) * 9 // 10] < FAST_S, gets
+    assert max(gets) < HICCUP_S and max(out["locked_gets"]) < HICCUP_S, gets
+    assert sorted(out["locked_gets"])[2] < FAST_S and out["resync_s"] < HICCUP_S
     assert out["panel_ack"]["ok"] is False and "busy" in out["panel_ack"]["error"]
     assert out["ingest_reply"]["type"] == "error" and "busy" in out["ingest_reply"]["error"]
     assert out["held_s"] >= 3.0  # all of the above happened while the lock was held

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from typing import Any
 
@@ -163,5 +164,171 @@ async def _look(server: ServerProcess, buyer_id: int) -> dict[str, Any]:
         danger = "img[src='x'], svg[onload], body script:not([src])"
         seen["executable"] = [await view.locator(danger).count() for view in (panel, overlay)]
         seen["dialogs"] = dialogs
+        await browser.close()
+    return seen
+
+
+# -- issue 10, item 7: who the server believes, and what it reads before the token -----------
+
+
+def test_x_forwarded_for_from_loopback_does_not_dodge_the_wrong_token_limit(
+    server_process: ServerProcess,
+) -> None:
+    """uvicorn believed X-Forwarded-For from 127.0.0.1: one fresh address per request."""
+    server_process.start()
+    wrong = {"Authorization": "Bearer wrong-token-guess"}
+    with httpx.Client(base_url=server_process.base_url) as api:
+        codes = [
+            api.get("/api/live", headers={**wrong, "X-Forwarded-For": f"10.9.8.{n}"}).status_code
+            for n in range(12)
+        ]
+        assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+        # The right token is never refused by that bucket, header or not.
+        right = api.get("/api/live", headers={**AUTH, "X-Forwarded-For": "10.9.8.1"})
+        assert right.status_code == 200
+
+
+def test_x_forwarded_for_is_believed_only_from_configured_proxies() -> None:
+    from server.ratelimit import proxy_options
+    from server.settings import Settings
+
+    assert proxy_options(Settings()) == {"proxy_headers": False}
+    behind = Settings(trusted_proxies="127.0.0.1, ::1")  # type: ignore[arg-type]
+    assert proxy_options(behind) == {"proxy_headers": True, "forwarded_allow_ips": "127.0.0.1,::1"}
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6"):
+        Settings(trusted_proxies="proxy.lan")  # type: ignore[arg-type]
+
+
+def _write_routes(app: Any) -> list[tuple[str, str]]:
+    """Every write route under /api/, from the OpenAPI schema, with its path filled in."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        for method in operations:
+            if method in ("post", "put", "patch", "delete") and path.startswith("/api/"):
+                found.append((method.upper(), re.sub(r"\{[a-z_]+\}", "1", path)))
+    return found
+
+
+def test_writes_without_the_token_are_refused_before_the_body_is_read(
+    client: TestClient, clock: Any
+) -> None:
+    routes = _write_routes(client.app)
+    assert len(routes) >= 20
+    limits = client.app.state.limits  # type: ignore[attr-defined]
+    for method, path in routes:
+        for headers in ({}, {"Authorization": "Bearer nope-nope-nope"}):
+            clock.now += 60  # a full wrong-token bucket for each try
+            reply = client.request(
+                method,
+                path,
+                content=b"{not json",
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            assert reply.status_code == 401, (method, path, reply.text)
+            assert reply.json() == {"error": "missing or wrong helper token", "field": None}
+    # A megabyte of comments without the token is not even counted, let alone parsed.
+    big = json.dumps(
+        [{"platform": "sim", "id": str(n), "user": "u", "text": "x" * 400} for n in range(2200)]
+    )
+    clock.now += 60
+    reply = client.post("/api/comments", content=big, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 401
+    assert limits.ingest.level("testclient") == limits.ingest.burst
+    assert client.get("/api/comments", headers=AUTH).json() == []
+
+
+def test_the_token_in_the_query_string_opens_only_the_downloads(client: TestClient) -> None:
+    for path in ("/api/orders/export.csv", "/api/orders/export.xlsx", "/api/orders/slips",
+                 "/api/catalog/export"):  # fmt: skip
+        assert client.get(f"{path}?token={HELPER}").status_code == 200, path
+    for path in ("/api/live", "/api/products", "/api/comments", "/api/orders", "/api/customers",
+                 "/api/sessions", "/api/connectors"):  # fmt: skip
+        reply = client.get(f"{path}?token={HELPER}")
+        assert reply.status_code == 401, path
+        assert client.get(path, headers=AUTH).status_code == 200, path
+
+
+# -- the shown comment never broadcasts a buyer's phone or address ---------------------------
+
+PRIVATE = [
+    ("A2 x1 sđt 0912 345 678 nha", "A2 x1 sđt *** nha"),
+    ("chốt 2 +84 912.345.678", "chốt 2 ***"),
+    ("chốt 2, đc: 12 ngõ 5 Kim Mã, Ba Đình", "chốt 2, ***"),
+    ("Địa chỉ 5 Trần Phú sdt 0987654321", "***"),
+    ("gửi về số 12/4 Lê Lợi nhé", "gửi về ***"),
+    ("ship phường Tân Định quận 1", "ship ***"),
+    ("giao đường Điện Biên Phủ", "giao ***"),
+    ("stk 1903 4567 8901 23", "stk ***"),
+]
+PUBLIC = ["chốt 2 quần", "đc k shop", "mua 1 đường phèn", "size số 5", "A2 x1", "chốt 3 kg"]
+
+
+@pytest.mark.parametrize(("text", "shown"), PRIVATE)
+def test_phones_and_addresses_are_masked(text: str, shown: str) -> None:
+    from server.privacy import mask_private
+
+    assert mask_private(text) == shown
+
+
+@pytest.mark.parametrize("text", PUBLIC)
+def test_ordinary_words_that_look_like_address_words_are_kept(text: str) -> None:
+    from server.privacy import mask_private
+
+    assert mask_private(text) == text
+
+
+def test_a_comment_shown_on_air_hides_the_phone_and_address(client: TestClient) -> None:
+    text = "chốt 2 sđt 0912 345 678 đc: 12 ngõ 5 Kim Mã"
+    batch = [{"platform": "sim", "id": "p1", "user": "lan", "nickname": "Lan", "text": text}]
+    [ack] = client.post("/api/comments", json=batch, headers=AUTH).json()["results"]
+    with client.websocket_connect(ROUTES["overlay"]) as overlay:
+        assert overlay.receive_json()["type"] == "snapshot"
+        shown = client.post(f"/api/comments/{ack['comment_id']}/show", headers=AUTH)
+        assert shown.status_code == 200
+        update = overlay.receive_json()
+    assert update["set"]["shown_comment"]["text"] == "chốt 2 sđt *** ***"
+    live = client.get("/api/live", headers=AUTH).json()
+    assert live["state"]["shown_comment"]["text"] == "chốt 2 sđt *** ***"
+    assert "0912" not in json.dumps(live) and "Kim Mã" not in json.dumps(live)
+    # The order book keeps what the buyer typed: the helpers need the address.
+    stored = client.get(f"/api/comments/{ack['comment_id']}", headers=AUTH).json()
+    assert stored["text"] == text
+
+
+# -- the packing slips' paper switch keeps the token ------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_slips_paper_switch_keeps_the_token_and_the_scope(
+    server_process: ServerProcess,
+) -> None:
+    server_process.start()
+    start = f"{server_process.base_url}/api/orders/slips?paper=a4&scope=all&token={HELPER}"
+    seen = run_async(lambda: _switch_paper(start))
+    assert seen["status"] == 200, seen
+    assert seen["paper"] == "paper-80mm"
+    assert seen["query"] == {"paper": "80mm", "scope": "all", "token": HELPER}
+
+
+async def _switch_paper(url: str) -> dict[str, Any]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.goto(url)
+        await page.wait_for_function(
+            "() => document.getElementById('paper-switch').href.includes('token=')"
+        )
+        async with page.expect_navigation() as navigation:
+            await page.click("#paper-switch")
+        response = await navigation.value
+        seen = {
+            "status": response.status if response else None,
+            "paper": await page.evaluate("document.body ? document.body.className : ''"),
+            "query": dict(parse_qsl(urlsplit(page.url).query)),
+        }
         await browser.close()
     return seen

@@ -99,3 +99,32 @@ def test_export_decisions_command(tmp_path: Path) -> None:
     assert scored.exit_code == 0 and "3 comments" in scored.output
     missing = CliRunner().invoke(main, ["parse", "--export-decisions", "--data", str(tmp_path)])
     assert missing.exit_code == 1 and "no database there" in missing.output
+
+
+def test_the_review_queue_is_ranked_by_the_shops_decisions(tmp_path: Path) -> None:
+    orders = [f"chốt {n} nhé" for n in range(1, 11)] + [f"e lấy {n} túi" for n in range(1, 11)]
+    jokes = [f"haha {n}" for n in range(1, 11)] + [f"chốt {n} đùa thôi" for n in range(1, 11)]
+    with TestClient(create_app(_strict(tmp_path))) as client:
+        api = Api(client)
+        api.pin("A1")
+        [early] = api.ingest(comment("early", "chốt 3 nhé", user="first"))
+        # too few decisions: no model, no score, newest first as before
+        assert [c["score"] for c in api.get("/api/comments?status=review")] == [None]
+        texts = orders + jokes
+        acks = api.ingest(*(comment(f"d{i}", t, user=f"u{i}") for i, t in enumerate(texts)))
+        for text, ack in zip(texts, acks, strict=True):
+            verb = "confirm" if text in orders else "reject"
+            api.post(f"/api/comments/{ack['comment_id']}/{verb}", {} if verb == "confirm" else None)
+        [joke, order] = api.ingest(
+            comment("j", "haha 77", user="x"), comment("o", "e lấy 7 túi", user="y")
+        )
+        queue = api.get("/api/comments?status=review")
+        plain = api.get("/api/comments")  # other listings are not ranked
+    assert [c["id"] for c in queue] == [
+        order["comment_id"],
+        early["comment_id"],
+        joke["comment_id"],
+    ]
+    scores = [c["score"] for c in queue]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0.5 > scores[-1]
+    assert "score" not in plain[0] and plain[0]["id"] == order["comment_id"]

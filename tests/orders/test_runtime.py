@@ -9,7 +9,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from server.app import create_app
-from server.orders import service_for
 from server.runtime import DEMO_COMMENTS, configured_connectors
 
 from .conftest import HELPER, Api, make_settings
@@ -38,7 +37,7 @@ def test_the_demo_audience_orders_and_stops_with_the_app(tmp_path: Path) -> None
         assert api.lines() and api.get("/api/comments")
         sim = next(s for s in api.get("/api/connectors") if s["name"] == "sim")
         assert sim["status"] == "live" and sim["comments"] > 0
-    assert service_for(app.state.ctx).connectors["sim"]["status"] == "stopped"
+    assert app.state.ctx.orders.connectors["sim"]["status"] == "stopped"
 
 
 def test_a_misconfigured_connector_is_shown_failed_and_the_app_still_starts(tmp_path: Path) -> None:

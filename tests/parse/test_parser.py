@@ -235,3 +235,43 @@ def test_marked_quantity_without_product_goes_to_review(parser):
 def test_question_cue_right_after_a_product_name(parser):
     assert parser.parse("2 chai mật ong bao tiền").intent == "question"
     assert parser.parse("2 chai mật ong bao nhiêu tiền").intent == "question"
+
+
+THRESHOLD = 0.8  # the default order_confidence: at or above it an order is accepted alone
+
+
+@pytest.mark.parametrize(
+    ("text", "pinned"),
+    [
+        ("A1 x99999999999999999999", None),
+        ("x99999999999999999999", "A1"),
+        ("A1 x1000", None),
+        ("A1 x 5000", None),
+        ("sl 5000 A2", None),
+        ("A1 99999", None),
+        ("A1 x٢", None),  # Arabic-Indic two
+        ("x٢", "A1"),
+        ("chốt ٢", "A1"),
+        ("lấy २ gói A2", None),  # Devanagari two
+        ("A3 x٣ cân", None),
+    ],
+)
+def test_quantities_the_parser_cannot_read_go_to_a_helper(parser, text, pinned):
+    """Too big, or in digits it does not read: never a confident order of 1."""
+    result = parser.parse(text, pinned=pinned)
+    assert not (result.intent == "order" and result.confidence >= THRESHOLD), result
+    if result.intent == "order":
+        assert any("a helper checks" in e.note for e in result.evidence if e.kind == "qty")
+
+
+@pytest.mark.parametrize(
+    ("text", "pinned", "items"),
+    [("A1 x999", None, [("A1", 999)]), ("A1 ２", None, [("A1", 2)]), ("x２", "A1", [("A1", 2)])],
+)
+def test_readable_quantities_are_read_not_flagged(parser, text, pinned, items):
+    """Below the limit, and fullwidth digits (read as ASCII), are quantities as usual."""
+    result = parser.parse(text, pinned=pinned)
+    assert result.intent == "order" and _items(result) == items
+    assert not any("a helper checks" in e.note for e in result.evidence)
+    if text != "A1 x999":  # 999 is itself unusual: the parser already doubts it
+        assert result.confidence >= THRESHOLD

@@ -27,6 +27,7 @@ NON_JSON = {
     ("GET", "/overlay"),
     ("GET", "/theme.css"),
     ("GET", "/placeholder.png"),
+    ("GET", "/report/{session_id}"),
 }
 
 COVERED = {
@@ -74,6 +75,16 @@ COVERED = {
     ("GET", "/api/customers/{customer_id}"),
     ("PATCH", "/api/customers/{customer_id}"),
     ("GET", "/api/connectors"),
+    ("GET", "/api/sessions/{session_id}/stats"),
+    ("GET", "/api/sessions/{session_id}/report"),
+    ("GET", "/api/sessions/{session_id}/report/{chart}.svg"),
+    ("GET", "/api/sessions/{session_id}/report.{kind}"),
+    # The setup page's routes answer 403 off the laptop; test_setup.py sends the laptop's.
+    ("GET", "/setup"),
+    ("GET", "/api/setup"),
+    ("PUT", "/api/setup"),
+    ("PATCH", "/api/setup"),
+    ("POST", "/api/setup/test/{platform}"),
 }
 
 CATALOG_IMPORT = ("POST", "/api/catalog/import")

@@ -117,3 +117,39 @@ def test_heartbeat_pings_carry_the_current_revision(tmp_path: Any) -> None:
         snapshot = ws.receive_json()
         ping = ws.receive_json()
     assert ping["type"] == "ping" and ping["rev"] == snapshot["rev"]
+
+
+def _socket_paths() -> list[str]:
+    from fastapi.routing import APIWebSocketRoute
+
+    from server.app import ROUTERS
+
+    return sorted(
+        r.path for router in ROUTERS for r in router.routes if isinstance(r, APIWebSocketRoute)
+    )
+
+
+def test_every_socket_of_the_app_is_known_here() -> None:
+    # A new socket must sign in through accept_socket; the tests below then cover it.
+    assert _socket_paths() == ["/ws/ingest", "/ws/overlay", "/ws/panel"]
+
+
+@pytest.mark.parametrize("path", _socket_paths())
+def test_every_socket_signs_in_through_accept_socket(client: TestClient, path: str) -> None:
+    for query in ("", "?key=wrong-key-123&token=wrong-token-1"):
+        with (
+            client.websocket_connect(path + query) as ws,
+            pytest.raises(WebSocketDisconnect) as info,
+        ):
+            ws.receive_json()
+        assert info.value.code == 4401
+    # two wrong attempts were counted in the one failed-sign-in bucket
+    assert client.app.state.ctx.limits.auth.level("testclient") == pytest.approx(8, abs=0.1)  # type: ignore[attr-defined]
+    right = f"?key={OVERLAY}" if path == "/ws/overlay" else f"?token={HELPER}"
+    headers = {"origin": "http://evil.example", "host": "testserver"}
+    with (
+        client.websocket_connect(path + right, headers=headers) as ws,
+        pytest.raises(WebSocketDisconnect) as info,
+    ):
+        ws.receive_json()
+    assert info.value.code == 4403

@@ -316,7 +316,7 @@ def test_transcribes_with_a_whisper_model_when_no_transcript_is_given(
     result = clips(recording, "--events", events, "--offset", "0", "--catalog", CATALOG,
                    "--model", model, "--out", out, "--plan-only")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "Transcribing short-live.mp4" in result.stderr
+    assert "Transcribing short-live.mp4 (1 regions" in result.stderr  # only where a clip can be
     (clip,) = json.loads((out / "clips.json").read_text(encoding="utf-8"))["clips"]
     assert clip["code"] == "B2" and 1 <= clip["start"] < clip["end"] <= 19.5
     assert clip["end"] - clip["start"] >= 15
@@ -339,9 +339,41 @@ def test_language_reaches_the_transcriber(monkeypatch: pytest.MonkeyPatch, tmp_p
         def __init__(self, model: str = "small", *, options: object = None) -> None:
             seen.append(options.language)  # type: ignore[attr-defined]
 
-        def transcribe(self, path: Path, progress: object = None) -> object:
+        def transcribe(self, path: Path, progress: object = None, regions: object = None) -> object:
             return type("T", (), {"segments": ()})()
 
     monkeypatch.setattr("transcribe.Transcriber", Fake)
     assert transcript.transcribe_recording(tmp_path / "x.mp4", None, None, "id") == []
     assert seen == ["id"]
+
+
+@pytest.mark.parametrize("flag", [[], ["--transcribe-all"]])
+def test_with_an_event_log_only_candidate_regions_are_transcribed(
+    flag: list[str], make_recording: MakeRecording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[object] = []
+
+    class Fake:
+        def __init__(self, model: str = "small", *, options: object = None) -> None:
+            pass
+
+        def transcribe(self, path: Path, progress: object = None, regions: object = None) -> object:
+            asked.append(regions)
+            return type("T", (), {"segments": ()})()
+
+    monkeypatch.setattr("transcribe.Transcriber", Fake)
+    recording = make_recording("long-live.mp4", 60)
+    events = write_events(
+        tmp_path / "e.jsonl",
+        [
+            {"t": iso(0), "type": "session_started"},
+            {"t": iso(2), "type": "product_pinned", "code": "B2"},
+            {"t": iso(5), "type": "order_created", "code": "B2", "qty": 1},
+        ],
+    )
+    result = clips(recording, "--events", events, "--offset", "0", "--catalog", CATALOG,
+                   "--out", tmp_path / "out", "--min-len", "5", "--max-len", "10",
+                   "--plan-only", *flag)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # Without the flag: the busiest 10 s of the window (from the order's pitch) plus 20 s margins.
+    assert asked == ([None] if flag else [((2.0, 32.0),)])

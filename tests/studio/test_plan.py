@@ -14,6 +14,7 @@ from studio.errors import StudioError
 from studio.events import ProductWindow
 from studio.plan import (
     ClipPlan,
+    candidate_regions,
     plan_from_transcript,
     plan_from_windows,
     read_plan,
@@ -64,6 +65,31 @@ def test_orders_pull_the_clip_towards_them() -> None:
     window = ProductWindow("A2", 0, 300, orders=(200.0, 205.0, 210.0))
     (plan,) = plan_from_windows([window], PRODUCTS, segments, min_len=15, max_len=30)
     assert plan.end + 30 >= 170 and plan.start <= 210
+
+
+def test_candidate_regions_sit_where_the_orders_are_inside_each_window() -> None:
+    windows = [
+        ProductWindow("A1", 0, 600, orders=(400.0, 405.0, 410.0), comments=(100.0, 101.0)),
+        ProductWindow("A2", 600, 610),  # too short for a clip: nothing to transcribe
+        ProductWindow("A3", 610, 1200),  # no orders, no comments: its start
+    ]
+    regions = candidate_regions(windows, min_len=15, max_len=60, margin=20)
+    assert regions == [(350.0, 450.0), (610.0, 690.0)]
+    assert sum(b - a for a, b in regions) < 0.2 * 1200
+
+
+def test_the_plan_stays_inside_the_transcribed_regions() -> None:
+    window = ProductWindow("A2", 0, 600, orders=(400.0, 405.0))
+    regions = candidate_regions([window], min_len=15, max_len=30, margin=20)
+    (lo, hi) = regions[0]
+    segments = _speech(lo, hi, ["Miến dong Na Rì, chốt đơn nhé."])  # only the region was heard
+    (plan,) = plan_from_windows(
+        [window], PRODUCTS, segments, min_len=15, max_len=30, regions=regions
+    )
+    assert lo <= plan.start < plan.end <= hi
+    assert plan.start in {s.start for s in segments} and plan.end in {s.end for s in segments}
+    # A window that no region touches gives no clip rather than a clip of silence.
+    assert plan_from_windows([window], PRODUCTS, segments, min_len=15, max_len=30, regions=[]) == []
 
 
 def test_max_keeps_the_best_scored_numbered_in_time_order() -> None:

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
-from transcribe.audio import SAMPLE_RATE, iter_chunks, probe_duration
+from transcribe.audio import (
+    SAMPLE_RATE,
+    iter_chunks,
+    iter_region_chunks,
+    merge_regions,
+    probe_duration,
+)
 from transcribe.errors import AudioError
 
 from .conftest import ffmpeg
@@ -77,3 +83,33 @@ def test_ends_early_tells_a_cut_file_from_uneven_streams(tmp_path: Path) -> None
             assert ends_early(container, container.duration / 1_000_000) is expected, path.name
     with pytest.raises(AudioError, match="cut short"):
         probe_duration(cut)
+
+
+def test_region_chunks_hold_exactly_the_regions(gapped: Path) -> None:
+    whole = np.concatenate([c.samples for c in iter_chunks(gapped, chunk_seconds=300.0)])
+    regions = [(30.0, 40.5), (2.0, 5.0), (4.0, 6.25)]  # unsorted, two overlapping
+    chunks = list(iter_region_chunks(gapped, regions))
+    assert [c.offset for c in chunks] == [2.0, 30.0]
+    for chunk, (start, end) in zip(chunks, [(2.0, 6.25), (30.0, 40.5)], strict=True):
+        lo, hi = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+        assert np.array_equal(chunk.samples, whole[lo:hi])
+        assert chunk.samples.dtype == np.float32
+
+
+def test_a_long_region_is_split_in_the_quiet_and_one_past_the_end_stops_there(
+    gapped: Path,
+) -> None:
+    chunks = list(iter_region_chunks(gapped, [(0.0, 49.0), (49.5, 80.0)], chunk_seconds=30.0))
+    assert [round(c.offset) for c in chunks[:1]] == [0]
+    assert 24.0 <= chunks[1].offset <= 25.0  # split inside the silence, as iter_chunks does
+    assert chunks[2].offset == 49.5
+    assert len(chunks[2].samples) / SAMPLE_RATE == pytest.approx(0.5, abs=0.1)
+
+
+def test_merge_regions() -> None:
+    assert merge_regions([(5, 9), (-1, 2), (2, 3), (8, 8), (10, 12)]) == [
+        (0.0, 3.0),
+        (5.0, 9.0),
+        (10.0, 12.0),
+    ]
+    assert merge_regions([]) == []

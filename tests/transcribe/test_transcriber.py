@@ -145,3 +145,26 @@ def test_bad_inputs(transcriber: Transcriber, tmp_path: Path) -> None:
         transcriber.transcribe(tmp_path / "missing.mp4")
     with pytest.raises(TranscribeError, match="unknown language 'xx'"):
         TranscribeOptions(language="xx")
+
+
+def test_regions_only_are_transcribed_with_recording_times(
+    tiny_model: Path, speech_wav: Path, tmp_path: Path
+) -> None:
+    """Three copies of the speech; only the third is asked for: no segment before it."""
+    triple = tmp_path / "triple.m4a"
+    ffmpeg("-stream_loop", "2", "-i", str(speech_wav), "-c:a", "aac", str(triple))
+    duration = probe_duration(triple) or 0.0
+    third = (2 * duration / 3, duration)
+    options = TranscribeOptions(guard=GuardOptions(enabled=False))
+    t = Transcriber(str(tiny_model), device="cpu", cache_dir=tmp_path / "cache", options=options)
+    seen: list[tuple[float, float]] = []
+    result = t.transcribe(triple, progress=lambda d, n: seen.append((d, n)), regions=[third])
+    assert result.segments, "the region holds speech"
+    assert all(third[0] - 0.05 <= s.start and s.end <= third[1] + 0.05 for s in result.segments)
+    assert seen[-1][0] == pytest.approx(third[1] - third[0], abs=0.1)  # region seconds
+    whole_key = t.cache_key(triple, options)
+    assert t.cache_key(triple, options, [third]) != whole_key
+    assert t.cache_key(triple, options, [third, third]) == t.cache_key(triple, options, [third])
+    again = t.transcribe(triple, regions=[third])
+    assert again.cache_hit and again.segments == result.segments
+    assert not t.transcribe(triple, regions=[(third[0], third[1] - 1)]).cache_hit

@@ -1,0 +1,86 @@
+"""The helper token is checked before anything else of a request is read.
+
+FastAPI reads and parses a route's JSON body before it resolves the route's
+dependencies, so ``require_helper`` ran only after the body had been parsed, and
+the ingestion limit parsed ``POST /api/comments`` bodies to count them: a client
+without the token could make the server parse a megabyte of JSON per request.
+:class:`TokenFirst` sits outside both and answers a write to ``/api/`` without the
+right ``Authorization`` header at once, from the headers alone, with the same
+401/429 (and the same failed-attempt count) as ``require_helper``.
+
+``?token=`` in the query string is accepted only where a link must carry it:
+the downloads the panel opens directly (:data:`QUERY_TOKEN_PATHS`). Everything
+else takes the header, so a token does not end up in URLs, logs and history.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .auth import same_secret
+from .errors import error_body
+from .ratelimit import Limits, RateLimited, client_host
+
+__all__ = ["QUERY_TOKEN_PATHS", "TokenFirst", "bearer_token", "query_token_allowed"]
+
+logger = logging.getLogger(__name__)
+
+# Opened by the browser itself (a link cannot set a header): the panel's export and
+# packing-slip links, and the catalog export.
+QUERY_TOKEN_PATHS = frozenset(
+    {
+        "/api/orders/export.csv",
+        "/api/orders/export.xlsx",
+        "/api/orders/slips",
+        "/api/catalog/export",
+    }
+)
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def query_token_allowed(path: str) -> bool:
+    """May a GET of ``path`` carry the helper token as ``?token=``?"""
+    return path in QUERY_TOKEN_PATHS
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else ``None``."""
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+class TokenFirst:
+    """ASGI middleware: writes to ``/api/`` need the helper token before the body is read."""
+
+    def __init__(self, app: ASGIApp, limits: Limits, helper_token: str) -> None:
+        self.app = app
+        self.limits = limits
+        self.helper_token = helper_token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") not in WRITE_METHODS
+            or not scope.get("path", "").startswith("/api/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        given = bearer_token(header.decode("latin-1"))
+        if same_secret(given, self.helper_token):
+            await self.app(scope, receive, send)
+            return
+        wait = self.limits.failed_auth(client_host(scope.get("client")))
+        if wait:
+            message = "too many wrong tokens from this address"
+            retry = str(RateLimited(message, wait).retry_after)
+            response = JSONResponse(
+                error_body(message), status_code=429, headers={"Retry-After": retry}
+            )
+        else:
+            response = JSONResponse(error_body("missing or wrong helper token"), status_code=401)
+        await response(scope, receive, send)
