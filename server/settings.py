@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     tiktok_sign_api_key: str = ""
     facebook_live_video_id: str = ""
     facebook_page_token: str = ""
+    # Read comments from Graph's live_comments stream too (polling fills its gaps); off
+    # by default: the docs do not say whether the stream drops short "low quality" ones.
+    facebook_stream: bool = False
     shopee_partner_id: str = ""
     shopee_partner_key: str = ""
     shopee_access_token: str = ""
@@ -96,6 +99,10 @@ class Settings(BaseSettings):
     # for example ws://127.0.0.1:4455; empty turns it off.
     obs_url: str = Field(default="", pattern=r"^(wss?://\S+)?$")
     obs_password: str = ""
+
+    # The clip studio's transcriber (server.studio_api): a faster-whisper model name
+    # or a folder holding one; empty: the transcriber's default.
+    whisper_model: str = Field(default="", max_length=500)
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
