@@ -142,7 +142,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.message, exc.field), status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)  # DatabaseBusy (503)
+        headers = {"Retry-After": str(retry)} if retry else None
+        body = error_body(exc.message, exc.field)
+        return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(CatalogError)
     async def _catalog_error(_request: Request, exc: CatalogError) -> JSONResponse:

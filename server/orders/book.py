@@ -128,12 +128,15 @@ _RELEASE = (
 _INSERT_LINE = order_lines.insert()
 
 
+_PRODUCT_ROWS = select(
+    products.c.code, products.c.name, products.c.unit, products.c.price,
+    products.c.sale_price, products.c.stock,
+).where(products.c.code.in_(bindparam("codes", expanding=True)))  # fmt: skip
+
+
 def product_rows(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
-    query = select(
-        products.c.code, products.c.name, products.c.unit, products.c.price,
-        products.c.sale_price, products.c.stock,
-    ).where(products.c.code.in_(sorted(set(codes))))  # fmt: skip
-    return {r.code: dict(r._mapping) for r in conn.execute(query)}
+    rows = conn.execute(_PRODUCT_ROWS, {"codes": sorted(set(codes))})
+    return {r.code: dict(r._mapping) for r in rows}
 
 
 def reserve(conn: Connection, code: str, qty: float) -> bool:
@@ -157,10 +160,13 @@ def create_lines(
     specs: Sequence[LineSpec],
     now: str,
     known: dict[str, dict[str, Any]] | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     """Reserve and insert one line per spec; returns each line's status.
 
     ``known`` is the products' rows (price, name, unit) when the caller has them.
+    ``rows`` given: the lines are appended to it, for the caller to insert many at
+    once (one ``executemany`` per batch of comments), instead of one by one.
     """
     if known is None or any(s.code not in known for s in specs):
         known = product_rows(conn, (s.code for s in specs))
@@ -185,7 +191,10 @@ def create_lines(
             "created_at": now,
             "updated_at": now,
         }
-        conn.execute(_INSERT_LINE, row)
+        if rows is not None:
+            rows.append(row)
+        else:
+            conn.execute(_INSERT_LINE, row)
         if ok:
             changes.ordered(spec.code, spec.qty, nickname, product, price)
         statuses.append(status)
