@@ -42,9 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
+from .dialect import is_lock_timeout, migration_lock, postgres_engine
 from .errors import DomainError
-
-from .dialect import migration_lock, postgres_engine
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -255,8 +254,11 @@ _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def is_busy(exc: BaseException) -> bool:
-    """SQLITE_BUSY or SQLITE_LOCKED (extended codes included), as SQLAlchemy wraps them."""
+    """SQLITE_BUSY or SQLITE_LOCKED (extended codes included), or PostgreSQL's
+    ``lock_timeout`` (SQLSTATE 55P03), as SQLAlchemy wraps them."""
     orig = exc.orig if isinstance(exc, OperationalError) else exc
+    if is_lock_timeout(orig):  # PostgreSQL's lock_timeout, its busy_timeout
+        return True
     if not isinstance(orig, sqlite3.OperationalError):
         return False
     code = getattr(orig, "sqlite_errorcode", None)
@@ -343,7 +345,7 @@ def open_database(path: Path, url: str = "") -> Engine:
     """Open the store and bring its schema up to date: the SQLite file at ``path``
     (created if needed), or the PostgreSQL database at ``url`` when one is given."""
     if url:
-        engine = postgres_engine(url, lock_timeout_s=5.0)
+        engine = postgres_engine(url, lock_timeout_s=BUSY_TIMEOUT_S)
     else:
         owner_only(path)
         engine = create_engine(f"sqlite:///{path}", pool_pre_ping=False)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -7,7 +8,16 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select, text
 
-from server.db import MIGRATIONS, migrate, open_database, utcnow_iso
+from server.db import (
+    MIGRATIONS,
+    DatabaseBusy,
+    Writer,
+    migrate,
+    open_database,
+    products,
+    utcnow_iso,
+)
+from server.orders.book import reserve
 from server.settings import Settings
 
 
@@ -103,3 +113,27 @@ def test_servers_starting_together_on_postgres_migrate_once(
     for each in [*engines, engine]:
         each.dispose()  # type: ignore[attr-defined]
     assert sorted(versions) == [v for v, _, _ in MIGRATIONS]
+
+
+@pytest.mark.postgres
+def test_a_row_held_past_the_lock_timeout_is_database_busy(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    engine = open_database(tmp_path / "unused.db", postgres_url)
+    with engine.begin() as conn:
+        conn.execute(
+            products.insert().values(
+                code="A1", name="x", price=1, unit="kg", stock=5, updated_at="x"
+            )
+        )
+    writer = Writer(engine)
+    try:
+        with engine.connect() as holder:  # another program keeps the product row
+            holder.execute(text("SELECT 1 FROM products WHERE code = 'A1' FOR UPDATE"))
+            with pytest.raises(DatabaseBusy):
+                asyncio.run(writer.write(lambda conn: reserve(conn, "A1", 1)))
+            holder.rollback()
+        assert asyncio.run(writer.write(lambda conn: reserve(conn, "A1", 1)))  # let go: it works
+    finally:
+        writer.close()
+        engine.dispose()
