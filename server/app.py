@@ -174,6 +174,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*ctx.tasks, return_exceptions=True)
             ctx.hub.close_all()
+            # A cancelled task's job may still run in the writer thread: let it finish
+            # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
+            await asyncio.to_thread(ctx.live.writer.close)
             ctx.engine.dispose()
 
     docs = settings.api_docs  # off by default: the API map is not for the LAN
