@@ -111,6 +111,7 @@ async def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
 class ItemBody(BaseModel):
     code: str = Field(min_length=1, max_length=17)
     qty: float | None = Field(default=None, gt=0, le=MAX_QTY)
+    variant: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class ConfirmBody(BaseModel):
@@ -120,7 +121,7 @@ class ConfirmBody(BaseModel):
 
 @router.post("/api/comments/{comment_id}/confirm")
 async def confirm_comment(ctx: Helper, comment_id: int, body: ConfirmBody) -> dict[str, Any]:
-    items = None if body.items is None else [ItemIn(i.code, i.qty) for i in body.items]
+    items = None if body.items is None else [ItemIn(i.code, i.qty, i.variant) for i in body.items]
     status = ctx.orders.confirm(comment_id, items, body.intent)
     return {"ok": True, "status": status}
 

@@ -26,10 +26,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, tuple_, update
 
+from chotdon.codes import variant_id
 from server.comments import CommentIn
 from server.db import comments, customers, order_lines, utcnow_iso
 
-from .book import Changes, LineSpec, cancel_for_customer, create_lines, product_rows
+from .book import Changes, LineSpec, cancel_for_customer, create_lines, needs_variant, product_rows
 from .parsing import Parsed
 
 __all__ = ["REPEAT_WINDOW", "Stored", "decide", "store_batch"]
@@ -255,15 +256,16 @@ class _Orders:
         if customer_ids:
             query = select(
                 order_lines.c.customer_id, order_lines.c.comment_id, order_lines.c.code,
-                order_lines.c.qty,
+                order_lines.c.qty, order_lines.c.variant,
             ).where(
                 order_lines.c.customer_id.in_(sorted(customer_ids)),
                 order_lines.c.created_at >= self.since,
                 order_lines.c.status.in_(_OPEN),
             )  # fmt: skip
             self.recent = {cid: {} for cid in customer_ids}
-            for customer_id, comment_id, code, qty in self.conn.execute(query):
-                self.recent[customer_id].setdefault(comment_id, []).append((code, round(qty, 3)))
+            for customer_id, comment_id, code, qty, variant in self.conn.execute(query):
+                line = (variant_id(code, variant), round(qty, 3))
+                self.recent[customer_id].setdefault(comment_id, []).append(line)
 
     def act(self, new: _New, action: str) -> str:
         if action == "cancel":
@@ -271,8 +273,12 @@ class _Orders:
             self.recent.pop(new.customer_id, None)  # lines change: read them again if needed
             touched = cancel_for_customer(self.conn, self.changes, new.customer_id, specs)
             return "cancelled" if touched else "no_match"
-        lines = [LineSpec(str(i.code), float(i.qty or 0)) for i in new.parsed.items]
-        wanted = sorted((s.code, round(s.qty, 3)) for s in lines)
+        lines = [LineSpec(str(i.code), float(i.qty or 0), i.variant) for i in new.parsed.items]
+        if any(s.code not in self.products for s in lines):
+            self.products.update(product_rows(self.conn, (s.code for s in lines)))
+        if needs_variant(self.products, lines):  # which bag? a helper asks, never a guess
+            return "review"
+        wanted = sorted((variant_id(s.code, s.variant), round(s.qty, 3)) for s in lines)
         recent = self._recent(new.customer_id)
         if any(sorted(items) == wanted for items in recent.values()):
             return "duplicate"

@@ -19,15 +19,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chotdon.catalog import ProductRow
-from chotdon.codes import normalize_code
+from chotdon.catalog import ProductRow, VariantRow
+from chotdon.codes import normalize_code, normalize_variant_key
 
 __all__ = ["INTENTS", "Item", "Parsed", "ParserCache", "catalog_key"]
 
 logger = logging.getLogger(__name__)
 
 INTENTS = ("order", "cancel", "question", "other")
-CatalogKey = tuple[tuple[str, str, str, tuple[str, ...]], ...]
+# (code, name, unit, aliases, variants as (key, name, aliases)) per product.
+VariantKey = tuple[tuple[str, str, tuple[str, ...]], ...]
+CatalogKey = tuple[tuple[str, str, str, tuple[str, ...], VariantKey], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,7 @@ class Item:
 
     code: str | None
     qty: float | None
+    variant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,10 @@ def catalog_key(products: Iterable[Mapping[str, Any]]) -> CatalogKey:
                 str(p["name"]),
                 str(p.get("unit") or ""),
                 tuple(str(a) for a in p.get("aliases") or ()),
+                tuple(
+                    (str(v["key"]), str(v["name"]), tuple(str(a) for a in v.get("aliases") or ()))
+                    for v in p.get("variants") or ()
+                ),
             )
             for p in products
         )
@@ -80,8 +87,16 @@ class ParserCache:
         from server.parse import Parser  # the parser package loads on first use
 
         rows = [
-            ProductRow(code=code, name=name, price=0, unit=unit, stock=0, aliases=aliases)
-            for code, name, unit, aliases in key
+            ProductRow(
+                code=code,
+                name=name,
+                price=0,
+                unit=unit,
+                stock=0,
+                aliases=aliases,
+                variants=tuple(VariantRow(k, n, 0, 0, a) for k, n, a in own),
+            )
+            for code, name, unit, aliases, own in key
         ]
         self._parser = Parser(rows)
         self._key = key
@@ -110,7 +125,7 @@ def to_parsed(result: Any) -> Parsed:
     intent = _field(result, "intent")
     intent = intent if intent in INTENTS else None
     items = tuple(
-        Item(_code(_field(i, "code")), _qty(_field(i, "qty")))
+        Item(_code(_field(i, "code")), _qty(_field(i, "qty")), _variant(_field(i, "variant")))
         for i in _field(result, "items") or ()
     )
     phone = _field(result, "phone")
@@ -132,6 +147,10 @@ def _field(obj: Any, name: str) -> Any:
 
 def _code(value: Any) -> str | None:
     return normalize_code(str(value)) or None if value else None
+
+
+def _variant(value: Any) -> str | None:
+    return normalize_variant_key(value) or None if isinstance(value, str) else None
 
 
 def _qty(value: Any) -> float | None:

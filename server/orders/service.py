@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, select, update
 
-from chotdon.codes import normalize_code
+from chotdon.codes import normalize_code, normalize_variant_key
 from server import catalog
 from server.comments import CommentIn
 from server.connectors.base import ConnectorState
@@ -51,6 +51,7 @@ _ACTED = ("ordered", "waitlist", "confirmed", "cancelled")
 class ItemIn:
     code: str
     qty: float | None
+    variant: str | None = None  # the variant's key, for a product that has variants
 
 
 class OrderService:
@@ -108,7 +109,10 @@ class OrderService:
             wanted = (
                 list(items)
                 if items is not None
-                else [ItemIn(i["code"], i.get("qty")) for i in parse.get("items", [])]
+                else [
+                    ItemIn(i["code"], i.get("qty"), i.get("variant"))
+                    for i in parse.get("items", [])
+                ]
             )
             status = _confirmed(conn, changes, row, action, wanted, self._session_id())
             # The helper's answer becomes a labelled example (chotdon parse --export-decisions).
@@ -280,7 +284,8 @@ def _confirmed(
     for code, item in zip(codes, items, strict=True):
         if item.qty is None or not 0 < item.qty <= 10_000:
             raise InvalidInput(f"quantity for {code} must be above 0", field="qty")
-        specs.append(LineSpec(code, float(item.qty)))
+        variant = normalize_variant_key(item.variant) if item.variant else None
+        specs.append(LineSpec(code, float(item.qty), variant))
     nickname = row.nickname
     create_lines(
         conn, changes, customer_id=row.customer_id, nickname=nickname, comment_id=row.id,
