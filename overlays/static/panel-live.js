@@ -43,6 +43,23 @@ function renderSession(state) {
 
 // -- product grid ----------------------------------------------------------------
 
+// "Túi xanh · 200.000 ₫ · Còn 3" per variant, so helpers see which one runs out.
+function tileVariants(variants) {
+  if (!variants || !variants.length) return null;
+  return h(
+    "ul",
+    { class: "tile-variants", "aria-label": t("panel.variants") },
+    ...variants.map((v) =>
+      h(
+        "li",
+        { class: v.stock > 0 ? "" : "empty", dataset: { key: v.key } },
+        `${v.name} · ${formatVnd(v.price_now)} · `,
+        v.stock > 0 ? t("overlay.stock_left", { n: v.stock }) : t("overlay.sold_out"),
+      ),
+    ),
+  );
+}
+
 function renderGrid(live, state) {
   const tiles = Object.values(state.products)
     .sort((a, b) => a.position - b.position || a.code.localeCompare(b.code))
@@ -74,6 +91,7 @@ function tile(live, product, pinned) {
         regular === null ? null : h("s", { class: "tile-old-price" }, formatVnd(regular)),
       ),
       h("span", { class: "tile-stock" }, product.stock > 0 ? t("overlay.stock_left", { n: product.stock }) : t("overlay.sold_out")),
+      tileVariants(product.variants),
     ),
     h("button", { class: "tile-edit", type: "button", "aria-label": t("panel.edit"), dataset: { code: product.code } }, "✎"),
   );
