@@ -24,7 +24,7 @@ from chotdon.eventlog import to_jsonl
 from . import catalog, uploads
 from .catalog import ProductCreate, ProductPatch
 from .commands import COMMANDS, run_command
-from .context import Helper, UploadLimit
+from .context import Helper, HelperLink, UploadLimit
 from .errors import InvalidInput
 from .events import iter_events
 from .live import product_view
@@ -106,7 +106,7 @@ async def import_catalog(
 
 
 @router.get("/catalog/export")
-def export_catalog(ctx: Helper, format: str = "csv") -> Response:
+def export_catalog(ctx: HelperLink, format: str = "csv") -> Response:
     with ctx.engine.connect() as conn:
         rows = catalog.to_rows(catalog.list_products(conn))
     if format == "csv":

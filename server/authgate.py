@@ -8,9 +8,10 @@ without the token could make the server parse a megabyte of JSON per request.
 right ``Authorization`` header at once, from the headers alone, with the same
 401/429 (and the same failed-attempt count) as ``require_helper``.
 
-``?token=`` in the query string is accepted only where a link must carry it:
-the downloads the panel opens directly (:data:`QUERY_TOKEN_PATHS`). Everything
-else takes the header, so a token does not end up in URLs, logs and history.
+``?token=`` in the query string is accepted only by the routes that take
+:data:`server.context.HelperLink` (the downloads a page opens directly: exports,
+packing slips, the report's PNG/PDF). Everything else takes the header, so a
+token does not end up in URLs, logs and history.
 """
 
 from __future__ import annotations
@@ -24,26 +25,11 @@ from .auth import same_secret
 from .errors import error_body
 from .ratelimit import Limits, RateLimited, client_host
 
-__all__ = ["QUERY_TOKEN_PATHS", "TokenFirst", "bearer_token", "query_token_allowed"]
+__all__ = ["TokenFirst", "bearer_token"]
 
 logger = logging.getLogger(__name__)
 
-# Opened by the browser itself (a link cannot set a header): the panel's export and
-# packing-slip links, and the catalog export.
-QUERY_TOKEN_PATHS = frozenset(
-    {
-        "/api/orders/export.csv",
-        "/api/orders/export.xlsx",
-        "/api/orders/slips",
-        "/api/catalog/export",
-    }
-)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def query_token_allowed(path: str) -> bool:
-    """May a GET of ``path`` carry the helper token as ``?token=``?"""
-    return path in QUERY_TOKEN_PATHS
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -28,7 +28,7 @@ from chotdon.catalog import read_catalog
 
 from . import catalog
 from .auth import Secrets, load_secrets, same_secret
-from .authgate import query_token_allowed
+from .authgate import bearer_token
 from .db import open_database, products
 from .errors import DomainError
 from .hosts import is_loopback_host
@@ -46,6 +46,7 @@ __all__ = [
     "AppContext",
     "Forbidden",
     "Helper",
+    "HelperLink",
     "Laptop",
     "Unauthorized",
     "UploadLimit",
@@ -55,6 +56,7 @@ __all__ = [
     "context",
     "load_demo_catalog",
     "require_helper",
+    "require_helper_link",
     "require_laptop",
     "require_viewer",
     "secret_param",
@@ -164,22 +166,29 @@ def check_secret(
 
 
 async def require_helper(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> AppContext:
+    """``Authorization: Bearer <helper token>``: every API a page calls with fetch."""
+    ctx = context(request)
+    check_secret(ctx, bearer_token(authorization), "panel", request.client, what="helper token")
+    return ctx
+
+
+async def require_helper_link(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     token: Annotated[str | None, Query()] = None,
 ) -> AppContext:
-    """``Authorization: Bearer <helper token>``, or ``?token=`` on a GET (a download link)."""
+    """The header, or ``?token=``: only for what the browser opens itself (a download
+    link cannot set a header). Routes opt in by taking :data:`HelperLink`."""
     ctx = context(request)
-    given = None
-    if authorization and authorization.lower().startswith("bearer "):
-        given = authorization[7:].strip()
-    elif token and request.method == "GET" and query_token_allowed(request.url.path):
-        given = token  # download links only (exports, slips); APIs take the header
+    given = bearer_token(authorization) or (token if request.method == "GET" else None)
     check_secret(ctx, given, "panel", request.client, what="helper token")
     return ctx
 
 
 Helper = Annotated[AppContext, Depends(require_helper)]
+HelperLink = Annotated[AppContext, Depends(require_helper_link)]
 
 
 def require_viewer(request: Request, key: str = "") -> AppContext:

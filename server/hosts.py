@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import error_body
 from .netinfo import is_loopback
+from .protocol import CLOSE_FORBIDDEN_ORIGIN
 
 __all__ = [
     "CLOSE_FOREIGN_HOST",
@@ -43,7 +44,7 @@ __all__ = [
     "split_host",
 ]
 
-CLOSE_FOREIGN_HOST = 4403  # the code sockets.py uses for a foreign Origin
+CLOSE_FOREIGN_HOST = CLOSE_FORBIDDEN_ORIGIN  # the same refusal as a foreign Origin
 
 
 def split_host(value: str) -> tuple[str, int | None] | None:

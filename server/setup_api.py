@@ -67,7 +67,7 @@ async def laptop(
     if not _local(request):
         raise Forbidden(LAPTOP_ONLY)
     # The header only: a token in the URL would sit in the browser's history.
-    return await require_helper(request, authorization, None)
+    return await require_helper(request, authorization)
 
 
 Laptop = Annotated[AppContext, Depends(laptop)]

@@ -25,7 +25,7 @@ from chotdon.stats import SessionStats, StatsCounter
 from overlays import STATIC_DIR
 
 from . import report
-from .context import AppContext, Helper
+from .context import AppContext, Helper, HelperLink
 from .db import (
     comments,
     customers,
@@ -76,7 +76,7 @@ async def report_chart(
 
 @router.get("/api/sessions/{session_id}/report.{kind}")
 async def report_download(
-    ctx: Helper, session_id: int, kind: Literal["png", "pdf"], lang: Lang = "vi"
+    ctx: HelperLink, session_id: int, kind: Literal["png", "pdf"], lang: Lang = "vi"
 ) -> Response:
     with ctx.engine.connect() as conn:
         data = _report(ctx, conn, session_id)

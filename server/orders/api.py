@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from chotdon.limits import MAX_QTY
 from server import protocol, validate
 from server.connectors.manual import manual_comment
-from server.context import INGESTS, AppContext, Helper
+from server.context import INGESTS, AppContext, Helper, HelperLink
 from server.errors import InvalidInput
 from server.sockets import accept_socket
 
@@ -196,7 +196,7 @@ def _filename(kind: str, ext: str) -> dict[str, str]:
 
 @router.get("/api/orders/export.csv")
 async def export_csv(
-    ctx: Helper,
+    ctx: HelperLink,
     by: Literal["line", "buyer"] = "line",
     scope: queries.Scope = "open",
     session: int | None = None,
@@ -211,7 +211,7 @@ async def export_csv(
 
 @router.get("/api/orders/export.xlsx")
 async def export_xlsx(
-    ctx: Helper, scope: queries.Scope = "open", session: int | None = None
+    ctx: HelperLink, scope: queries.Scope = "open", session: int | None = None
 ) -> Response:
     book = _book(ctx, scope, session)
     body = export.to_xlsx(
@@ -225,7 +225,7 @@ async def export_xlsx(
 
 @router.get("/api/orders/slips", response_class=HTMLResponse)
 async def slips(
-    ctx: Helper,
+    ctx: HelperLink,
     paper: Literal["a4", "80mm"] = "a4",
     scope: queries.Scope = "open",
     session: int | None = None,

@@ -113,7 +113,8 @@ def test_fill_save_reload_and_test_connections(setup_server: Setup, page: Any) -
     expect(page.locator("#result-obs")).to_have_text("OBS từ chối: sai mật khẩu WebSocket.")
     page.click("#test-tiktok")
     expect(page.locator("#result-tiktok")).to_contain_text("Chưa cài thư viện TikTokLive")
-    assert setup_server.obs.identified == 1 and setup_server.obs.refused == 1
+    # The recording follower signs in too once the URL is saved, so at least one.
+    assert setup_server.obs.identified >= 1 and setup_server.obs.refused == 1
     assert page.dialogs == []
 
 

@@ -80,6 +80,8 @@ COVERED = {
     ("GET", "/api/sessions/{session_id}/report/{chart}.svg"),
     ("GET", "/api/sessions/{session_id}/report.{kind}"),
     # The setup page's routes answer 403 off the laptop; test_setup.py sends the laptop's.
+    ("GET", "/api/obs"),
+    ("POST", "/api/obs/record"),
     ("GET", "/setup"),
     ("GET", "/api/setup"),
     ("PUT", "/api/setup"),
