@@ -109,7 +109,7 @@ async def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
 
 
 class ItemBody(BaseModel):
-    code: str = Field(min_length=1, max_length=17)
+    code: str = Field(min_length=1, max_length=40)  # "B6" or "B6/XANH"
     qty: float | None = Field(default=None, gt=0, le=MAX_QTY)
     variant: str | None = Field(default=None, min_length=1, max_length=64)
 

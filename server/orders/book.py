@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from chotdon.codes import variant_id
+from chotdon.codes import split_variant_id, variant_id
 from chotdon.limits import MAX_QTY
 from chotdon.money import price_now
 from server.db import customers, order_lines, products, utcnow_iso, variants
@@ -266,7 +266,9 @@ def cancel_lines(conn: Connection, changes: Changes, lines: Sequence[Any]) -> in
     return len(lines)
 
 
-def _active_lines(conn: Connection, customer_id: int, code: str | None = None) -> list[Any]:
+def _active_lines(
+    conn: Connection, customer_id: int, code: str | None = None, variant: str | None = None
+) -> list[Any]:
     query = (
         select(order_lines)
         .where(order_lines.c.customer_id == customer_id, order_lines.c.status.in_(ACTIVE))
@@ -274,6 +276,8 @@ def _active_lines(conn: Connection, customer_id: int, code: str | None = None) -
     )
     if code is not None:
         query = query.where(order_lines.c.code == code)
+    if variant is not None:
+        query = query.where(order_lines.c.variant == variant)
     return list(conn.execute(query))
 
 
@@ -281,6 +285,7 @@ def cancel_for_customer(
     conn: Connection, changes: Changes, customer_id: int, items: Sequence[tuple[str, float | None]]
 ) -> int:
     """A buyer's cancel: no items = their latest order; ``qty`` None = all of that product.
+    A code written ``B6/XANH`` cancels only that variant's lines.
 
     Returns the number of lines touched (0: there was nothing to cancel).
     """
@@ -299,7 +304,8 @@ def cancel_for_customer(
 def _cancel_product(
     conn: Connection, changes: Changes, customer_id: int, code: str, qty: float | None
 ) -> int:
-    lines = _active_lines(conn, customer_id, code)
+    code, variant = split_variant_id(code)
+    lines = _active_lines(conn, customer_id, code, variant)
     if qty is None:
         return cancel_lines(conn, changes, lines)
     left, touched = qty, 0

@@ -269,7 +269,7 @@ class _Orders:
 
     def act(self, new: _New, action: str) -> str:
         if action == "cancel":
-            specs = [(str(i.code), i.qty) for i in new.parsed.items]
+            specs = [(variant_id(str(i.code), i.variant), i.qty) for i in new.parsed.items]
             self.recent.pop(new.customer_id, None)  # lines change: read them again if needed
             touched = cancel_for_customer(self.conn, self.changes, new.customer_id, specs)
             return "cancelled" if touched else "no_match"

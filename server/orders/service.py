@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, select, update
 
-from chotdon.codes import normalize_code, normalize_variant_key
+from chotdon.codes import normalize_code, normalize_variant_key, split_variant_id
 from server import catalog
 from server.comments import CommentIn
 from server.connectors.base import ConnectorState
@@ -268,9 +268,8 @@ def _confirmed(
     items: Sequence[ItemIn],
     session_id: int | None,
 ) -> str:
-    codes = [normalize_code(i.code) for i in items]
     if intent == "cancel":
-        pairs = [(code, i.qty) for code, i in zip(codes, items, strict=True)]
+        pairs = [(normalize_code(i.code), i.qty) for i in items]
         return (
             "cancelled"
             if cancel_for_customer(conn, changes, row.customer_id, pairs)
@@ -281,10 +280,12 @@ def _confirmed(
     if not items:
         raise InvalidInput("an order needs at least one item", field="items")
     specs = []
-    for code, item in zip(codes, items, strict=True):
+    for item in items:
+        # "B6/XANH" typed in the panel's code box, or the variant given on its own.
+        code, variant = split_variant_id(item.code)
         if item.qty is None or not 0 < item.qty <= 10_000:
             raise InvalidInput(f"quantity for {code} must be above 0", field="qty")
-        variant = normalize_variant_key(item.variant) if item.variant else None
+        variant = normalize_variant_key(item.variant) if item.variant else variant
         specs.append(LineSpec(code, float(item.qty), variant))
     nickname = row.nickname
     create_lines(

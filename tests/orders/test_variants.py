@@ -121,3 +121,23 @@ def test_the_session_log_keeps_the_line_price(api: Api) -> None:
     events = read_session_events(None, api.state()["session"]["id"], engine=engine)
     created = [e for e in events if e["type"] == "order_created"]
     assert (created[-1]["code"], created[-1]["price"]) == ("B6", 190000)
+
+
+def test_a_cancel_naming_a_variant_cancels_only_that_variant(api: Api) -> None:
+    _with_bag(api)
+    api.ingest(comment("1", "1 túi xanh và 1 túi vàng"))
+    assert _bags(api) == {"XANH": 3, "VANG": 1}
+    [ack] = api.ingest(comment("2", "hủy túi vàng"))
+    assert ack["status"] == "cancelled"
+    assert _bags(api) == {"XANH": 3, "VANG": 2}
+    statuses = {ln["variant"]: ln["status"] for ln in api.lines()}
+    assert statuses == {"XANH": "pending", "VANG": "cancelled"}
+
+
+def test_a_helper_may_type_the_variant_into_the_code_box(api: Api) -> None:
+    _with_bag(api)
+    [ack] = api.ingest(comment("1", "chốt 1"))
+    api.post(
+        f"/api/comments/{ack['comment_id']}/confirm", {"items": [{"code": "b6/xanh", "qty": 1}]}
+    )
+    assert [(ln["variant"], ln["variant_name"]) for ln in api.lines()] == [("XANH", "Túi xanh")]
