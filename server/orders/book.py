@@ -93,7 +93,10 @@ class Changes:
         self.codes.add(code)
         self.sold[code] = round(self.sold.get(code, 0.0) + qty, 3)
         # The line's unit price rides along so the log alone gives revenue (chotdon.stats).
-        self.events.append(("order_created", {"code": code, "qty": qty, "price": price}))
+        data: dict[str, Any] = {"code": code, "qty": qty, "price": price}
+        if product.get("variant"):
+            data["variant"] = product["variant"]  # the variant's key, as on the order line
+        self.events.append(("order_created", data))
         entry = {
             "nickname": mask_nickname(nickname) if self.mask else nickname,
             "qty": qty,
@@ -191,7 +194,7 @@ def _priced(product: dict[str, Any], variant: str | None) -> tuple[dict[str, Any
     own = product.get("variants", {}).get(variant) if variant is not None else None
     if own is None:
         return product, price_now(product["price"], product["sale_price"])
-    named = {**product, "name": f"{product['name']} · {own['name']}"}
+    named = {**product, "name": f"{product['name']} · {own['name']}", "variant": variant}
     return named, price_now(own["price"], own["sale_price"])
 
 

@@ -121,6 +121,8 @@ def test_the_session_log_keeps_the_line_price(api: Api) -> None:
     events = read_session_events(None, api.state()["session"]["id"], engine=engine)
     created = [e for e in events if e["type"] == "order_created"]
     assert (created[-1]["code"], created[-1]["price"]) == ("B6", 190000)
+    assert created[-1]["variant"] == "VANG"
+    assert api.state()["ticker"][0]["product"] == "Túi thổ cẩm · Túi vàng"
 
 
 def test_a_cancel_naming_a_variant_cancels_only_that_variant(api: Api) -> None:
