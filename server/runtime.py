@@ -58,6 +58,8 @@ def configured_connectors(settings: Settings) -> list[tuple[str, dict[str, Any]]
             "live_video_id": settings.facebook_live_video_id,
             "access_token": settings.facebook_page_token,
         }
+        if settings.facebook_stream:
+            options["stream"] = True
         wanted.append(("facebook", options))
     if settings.shopee_partner_id or settings.shopee_session_id:
         options = {

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     tiktok_sign_api_key: str = ""
     facebook_live_video_id: str = ""
     facebook_page_token: str = ""
+    # Read comments from Graph's live_comments stream too (polling fills its gaps); off
+    # by default: the docs do not say whether the stream drops short "low quality" ones.
+    facebook_stream: bool = False
     shopee_partner_id: str = ""
     shopee_partner_key: str = ""
     shopee_access_token: str = ""

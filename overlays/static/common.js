@@ -28,6 +28,17 @@ export function useToken(token) {
   authToken = token;
 }
 
+// The token comes once in the URL's #fragment (from the QR code), then lives in
+// localStorage so a reload or a bookmark keeps the helper signed in.
+export function takeToken() {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromHash) {
+    localStorage.setItem("chotdon.token", fromHash);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return fromHash || localStorage.getItem("chotdon.token") || "";
+}
+
 export async function api(method, path, body) {
   const response = await fetch(path, {
     method,
@@ -97,6 +108,18 @@ export async function loadI18n(lang = currentLang()) {
   fallback = await get("vi");
   catalog = lang === "vi" ? fallback : await get(lang);
   document.documentElement.lang = lang;
+  return lang;
+}
+
+// Load the catalog, translate the page, and let the #lang picker switch and reload.
+export async function mountLanguage() {
+  const lang = await loadI18n(currentLang());
+  translatePage();
+  $("lang").value = lang;
+  $("lang").addEventListener("change", (event) => {
+    setLang(event.target.value);
+    location.reload();
+  });
   return lang;
 }
 

@@ -1,23 +1,11 @@
 // The helper panel: a phone page that sends commands and shows what is on air.
 // Entry point: reads the join token, makes one store per source of data and
 // mounts the views that render from them. No view reaches into another's state.
-import { $, currentLang, loadI18n, setLang, translatePage, useToken } from "./common.js";
+import { mountLanguage, takeToken, useToken } from "./common.js";
 import { mountComments } from "./panel-comments.js";
 import { mountLive } from "./panel-live.js";
 import { mountConnectors, mountOrders } from "./panel-orders.js";
 import { CommentStore, ConnectorStore, LiveStore, OrderStore } from "./stores.js";
-
-// The token comes once in the URL's #fragment (from the QR code), then lives in
-// localStorage so a reload or a bookmark keeps the helper signed in.
-function takeToken() {
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const fromHash = hash.get("token");
-  if (fromHash) {
-    localStorage.setItem("chotdon.token", fromHash);
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  return fromHash || localStorage.getItem("chotdon.token") || "";
-}
 
 function mountTabs() {
   const buttons = [...document.querySelectorAll("#tabs button")];
@@ -33,13 +21,7 @@ function mountTabs() {
 
 const token = takeToken();
 useToken(token);
-const lang = await loadI18n(currentLang());
-translatePage();
-$("lang").value = lang;
-$("lang").addEventListener("change", (event) => {
-  setLang(event.target.value);
-  location.reload();
-});
+await mountLanguage();
 mountTabs();
 
 // Stores first, then views: every store's socket handlers are registered before

@@ -1,16 +1,7 @@
 // The after-live report: numbers and tables drawn here from /api/sessions/{id}/report,
 // charts drawn by the server as SVG (every text already escaped there) and parsed as
 // XML, never as HTML. The token comes like the panel's: #token=… once, then localStorage.
-import { $, api, currentLang, formatQty, formatVnd, h, loadI18n, setLang, t, translatePage, useToken } from "./common.js";
-
-function takeToken() {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (fromHash) {
-    localStorage.setItem("chotdon.token", fromHash);
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  return fromHash || localStorage.getItem("chotdon.token") || "";
-}
+import { $, api, formatQty, formatVnd, h, mountLanguage, t, takeToken, useToken } from "./common.js";
 
 function fail(error) {
   const notice = $("notice");
@@ -89,13 +80,7 @@ async function renderChart(node, url, token) {
 
 const token = takeToken();
 useToken(token);
-const lang = await loadI18n(currentLang());
-translatePage();
-$("lang").value = lang;
-$("lang").addEventListener("change", (event) => {
-  setLang(event.target.value);
-  location.reload();
-});
+const lang = await mountLanguage();
 $("print").addEventListener("click", () => window.print());
 
 const sessionId = Number(location.pathname.split("/").pop());

@@ -1,7 +1,7 @@
 // The laptop's setup page: shop, platforms, bank, OBS, orders. One form, saved with PUT
 // /api/setup; each platform has a "test connection" button. Secrets come back only as
 // "••••1234": a secret input stays empty and is sent only when the seller types in it.
-import { $, api, currentLang, h, loadI18n, notify, setLang, t, translatePage, useToken } from "./common.js";
+import { $, api, h, mountLanguage, notify, t, useToken } from "./common.js";
 
 const SECTIONS = [
   { id: "shop", fields: ["shop_name"] },
@@ -210,13 +210,7 @@ async function runTest(spec, result, button) {
   result.textContent = describe(reply.data);
 }
 
-const lang = await loadI18n(currentLang());
-translatePage();
-$("lang").value = lang;
-$("lang").addEventListener("change", (event) => {
-  setLang(event.target.value);
-  location.reload();
-});
+await mountLanguage();
 useToken(await findToken());
 const first = await api("GET", "/api/setup");
 if (first.ok) {

@@ -81,3 +81,10 @@ def test_a_shopee_user_id_setting_reaches_the_connector_for_signing(tmp_path: Pa
         shopee_user_id="5501",
     )
     assert dict(configured_connectors(settings))["shopee"]["user_id"] == "5501"
+
+
+def test_the_facebook_stream_setting_reaches_the_connector(tmp_path: Path) -> None:
+    base = {"facebook_live_video_id": "123", "facebook_page_token": "tok"}
+    assert "stream" not in dict(configured_connectors(make_settings(tmp_path, **base)))["facebook"]
+    streamed = make_settings(tmp_path, facebook_stream=True, **base)
+    assert dict(configured_connectors(streamed))["facebook"]["stream"] is True
