@@ -125,6 +125,8 @@ function openEditor(product) {
   $("edit-price").value = product.price;
   $("edit-sale").value = product.sale_price ?? "";
   $("edit-stock").value = product.stock;
+  // A product with variants has the sum of their stock: each variant's is set on its own.
+  $("edit-stock").disabled = Boolean(product.variants && product.variants.length);
   $("editor-error").textContent = "";
   $("editor").showModal();
 }
@@ -144,7 +146,7 @@ async function saveEdit(live, code) {
     const args = { code, price, sale_price: sale, clear_sale_price: sale === null };
     if (!(await live.command("price", args)).ok) return false;
   }
-  if (stock !== product.stock) {
+  if (stock !== product.stock && !$("edit-stock").disabled) {
     if (!(await live.command("stock", { code, stock })).ok) return false;
   }
   return true;
