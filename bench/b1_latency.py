@@ -49,7 +49,9 @@ WARMUP = 20
 SPACING_MS = 20.0
 MAX_SECONDS = 20.0  # a saturated server answers slowly: stop sending early, keep the figures
 LOAD_RATE = 200.0
-TARGET_MS = 16.0
+# Judged against the bare broadcast of the same run: on a shared machine an
+# absolute figure says more about the neighbours than about the server.
+TARGET_RATIO = 1.25
 CODES = ("A1", "A2")
 
 
@@ -354,8 +356,8 @@ def figures(runs: list[Run]) -> list[Figure]:
                         "ms",
                         base.p(q),
                         "bare broadcast",
-                        f"< {TARGET_MS:g} ms" if judged else "",
-                        value < TARGET_MS if judged else None,
+                        f"<= {TARGET_RATIO:g}x bare broadcast" if judged else "",
+                        value <= TARGET_RATIO * base.p(q) if judged else None,
                     )
                 )
     return out

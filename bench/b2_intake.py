@@ -2,8 +2,9 @@
 
 Three ways in, all on a real SQLite file in WAL mode with ``synchronous=NORMAL``:
 
-- the order book's ingestion called in-process (``ctx.orders.ingest``, batches
-  of 50, a session running and a product pinned so orders are taken): parsing,
+- the order book's ingestion called in-process (``await ctx.orders.ingest``, batches
+  of 50, its database work in the writer thread, a session running and a product
+  pinned so orders are taken): parsing,
   buyers, order lines, stock, the event log and the on-air update in one
   transaction per batch;
 - the same through HTTP, ``POST /api/comments`` in batches of 50 to the server in
@@ -17,6 +18,7 @@ wall-clock and single-threaded: the ingestion runs on one core by design.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -46,15 +48,19 @@ def intake_in_process(data_dir: Path, comments: list[dict[str, Any]], batch: int
 
     settings = Settings(data_dir=data_dir, demo=True, demo_comments=False, helper_token=HELPER)
     ctx = create_app(settings).state.ctx
-    ctx.live.start_session("bench")
-    ctx.live.pin("A1")
     service = ctx.orders
     batches = [[CommentIn.model_validate(c) for c in b] for b in _batches(comments, batch)]
-    service.ingest(batches[0])  # the parser index is built once per catalog, not per comment
-    started = time.perf_counter()
-    for one in batches[1:]:
-        service.ingest(one)
-    elapsed = time.perf_counter() - started
+
+    async def main() -> float:
+        await ctx.live.start_session("bench")
+        await ctx.live.pin("A1")
+        await service.ingest(batches[0])  # the parser index is built once per catalog
+        started = time.perf_counter()
+        for one in batches[1:]:
+            await service.ingest(one)
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(main())
     ctx.engine.dispose()
     return (len(comments) - len(batches[0])) / elapsed
 

@@ -1,8 +1,9 @@
 """REST routes. Every control route needs ``Authorization: Bearer <helper token>``.
 
 Routes that touch the live state are ``async``: they run on the event loop, where
-live commands are atomic and ``Hub.publish`` may touch the sockets' queues. A plain
-``def`` route would run in a worker thread and race the loop.
+``Hub.publish`` may touch the sockets' queues, and await the live service, whose
+database work runs in its writer thread. Routes that only read the database are
+plain ``def``, so FastAPI runs them in its threadpool, off the loop.
 
 Downloads the browser opens directly (exports, packing slips) may carry the token as
 ``?token=`` instead, since a link cannot set a header.
@@ -16,13 +17,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import Connection
 
 from chotdon.catalog import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
 from chotdon.codes import normalize_code
 from chotdon.eventlog import to_jsonl
 
 from . import catalog, uploads
-from .catalog import ProductCreate, ProductPatch
+from .catalog import Product, ProductCreate, ProductPatch
 from .commands import COMMANDS, run_command
 from .context import Helper, HelperLink, UploadLimit
 from .errors import InvalidInput
@@ -39,38 +41,32 @@ router = APIRouter(prefix="/api")
 
 
 @router.get("/products")
-async def list_products(ctx: Helper) -> list[dict[str, Any]]:
+def list_products(ctx: Helper) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
         return [product_view(p) for p in catalog.list_products(conn)]
 
 
 @router.post("/products", status_code=201)
 async def create_product(ctx: Helper, body: ProductCreate) -> dict[str, Any]:
-    with ctx.engine.begin() as conn:
-        product = catalog.create_product(conn, body)
-    ctx.live.refresh_products([product.code])
+    product = await ctx.live.edit_catalog(lambda conn: catalog.create_product(conn, body))
     return product_view(product)
 
 
 @router.get("/products/{code}")
-async def get_product(ctx: Helper, code: str) -> dict[str, Any]:
+def get_product(ctx: Helper, code: str) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
         return product_view(catalog.get_product(conn, code))
 
 
 @router.patch("/products/{code}")
 async def patch_product(ctx: Helper, code: str, body: ProductPatch) -> dict[str, Any]:
-    with ctx.engine.begin() as conn:
-        product = catalog.patch_product(conn, code, body)
-    ctx.live.refresh_products([product.code])
+    product = await ctx.live.edit_catalog(lambda conn: catalog.patch_product(conn, code, body))
     return product_view(product)
 
 
 @router.delete("/products/{code}", status_code=204)
 async def delete_product(ctx: Helper, code: str) -> Response:
-    with ctx.engine.begin() as conn:
-        catalog.delete_product(conn, code)
-    ctx.live.refresh_products()
+    await ctx.live.edit_catalog(lambda conn: catalog.delete_product(conn, code))
     return Response(status_code=204)
 
 
@@ -83,11 +79,13 @@ async def upload_image(
         raise InvalidInput(f"image over {limit} bytes", field="file")
     extension = uploads.image_extension(data, file.filename)
     name = uploads.stored_image_name(normalize_code(code), data, extension)
-    with ctx.engine.begin() as conn:
+
+    def edit(conn: Connection) -> Product:
         catalog.get_product(conn, code)  # 404 before anything is written
         (ctx.images_dir / name).write_bytes(data)
-        product = catalog.set_image(conn, code, name)
-    ctx.live.refresh_products([product.code])
+        return catalog.set_image(conn, code, name)
+
+    product = await ctx.live.edit_catalog(edit)
     return product_view(product)
 
 
@@ -99,9 +97,7 @@ async def import_catalog(
     if len(data) > limit:
         raise InvalidInput("catalog file too large", field="file")
     rows = parse_catalog_bytes(data, filename=file.filename or "catalog.csv")
-    with ctx.engine.begin() as conn:
-        created, updated = catalog.import_rows(conn, rows)
-    ctx.live.refresh_products()
+    created, updated = await ctx.live.edit_catalog(lambda conn: catalog.import_rows(conn, rows))
     return {"created": created, "updated": updated}
 
 
@@ -137,7 +133,7 @@ def _command_route(op: str) -> None:
             args = json.loads(raw) if raw.strip() else {}
         except (ValueError, RecursionError) as exc:  # a 422 naming the body, not a 500
             raise InvalidInput("the body is not valid JSON", field="body") from exc
-        message = run_command(ctx.live, op, args)
+        message = await run_command(ctx.live, op, args)
         return JSONResponse({"ok": True, "rev": ctx.live.rev, "result": _result(message)})
 
     router.add_api_route(f"/live/{op}", handler, methods=["POST"], name=f"live_{op}")

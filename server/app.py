@@ -21,7 +21,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chotdon.catalog import CatalogError
 
-from . import api, hosts, obs_api, pages, protocol, routemarks, setup_api, sockets, stats_api
+from . import (
+    api,
+    hosts,
+    obs_api,
+    pages,
+    protocol,
+    routemarks,
+    setup_api,
+    sockets,
+    stats_api,
+    studio_api,
+)
 from .authgate import TokenFirst
 from .context import AppContext, build_context
 from .db import utcnow_iso
@@ -37,7 +48,14 @@ __all__ = ["ROUTERS", "create_app"]
 logger = logging.getLogger(__name__)
 
 # Every router of the API; pages.mount adds the pages and files.
-ROUTERS = (api.router, sockets.router, orders_api.router, obs_api.router, stats_api.router)
+ROUTERS = (
+    api.router,
+    sockets.router,
+    orders_api.router,
+    obs_api.router,
+    stats_api.router,
+    studio_api.router,
+)
 
 
 async def _heartbeat(ctx: AppContext) -> None:
@@ -124,7 +142,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.message, exc.field), status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)  # DatabaseBusy (503)
+        headers = {"Retry-After": str(retry)} if retry else None
+        body = error_body(exc.message, exc.field)
+        return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(CatalogError)
     async def _catalog_error(_request: Request, exc: CatalogError) -> JSONResponse:

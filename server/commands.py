@@ -1,8 +1,12 @@
-"""Helper commands: one table serves the REST routes and the panel socket alike."""
+"""Helper commands: one table serves the REST routes and the panel socket alike.
+
+Handlers are coroutines: the database part of a command runs in the writer
+thread (see :mod:`server.live`), so callers ``await run_command(...)``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -45,7 +49,7 @@ class _Session(BaseModel):
     title: str = Field(default="", max_length=200)
 
 
-Handler = Callable[[LiveService, Any], Any]
+Handler = Callable[[LiveService, Any], Awaitable[Any]]
 
 # op -> (arguments model, handler). The op is also the REST path under /api/live/.
 COMMANDS: dict[str, tuple[type[BaseModel], Handler]] = {
@@ -64,7 +68,7 @@ COMMANDS: dict[str, tuple[type[BaseModel], Handler]] = {
 }
 
 
-def run_command(live: LiveService, op: str, args: Any) -> Any:
+async def run_command(live: LiveService, op: str, args: Any) -> Any:
     """Validate ``args`` for ``op`` and run it; errors name the field that is wrong."""
     if op not in COMMANDS:
         raise InvalidInput(f"unknown command {op!r}", field="op")
@@ -75,4 +79,4 @@ def run_command(live: LiveService, op: str, args: Any) -> Any:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise InvalidInput(f"{where}: {first['msg']}", field=where) from exc
-    return handler(live, parsed)
+    return await handler(live, parsed)

@@ -11,12 +11,16 @@ readers never block the writer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import sqlite3
+import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -35,9 +39,15 @@ from sqlalchemy import (
     event,
     select,
 )
+from sqlalchemy.exc import OperationalError
+
+from .errors import DomainError
 
 __all__ = [
+    "BUSY_TIMEOUT_S",
     "MIGRATIONS",
+    "DatabaseBusy",
+    "Writer",
     "comments",
     "customers",
     "events",
@@ -56,6 +66,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 metadata = MetaData()
+T = TypeVar("T")
+
+# How long a statement waits for another program's write lock (a DB browser,
+# ``chotdon catalog import`` during a live) before the command gives up with a 503:
+# long enough for a short import transaction, short enough for a helper to retry.
+BUSY_TIMEOUT_S = 1.5
+RETRY_AFTER_S = 2
+GIL_SWITCH_S = 0.0005
 
 products = Table(
     "products",
@@ -248,8 +266,86 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
+
+
+class DatabaseBusy(DomainError):
+    """Another program holds the database's write lock; the edges answer 503 + Retry-After."""
+
+    status = 503
+    retry_after = RETRY_AFTER_S
+
+    def __init__(self, message: str = "the database is busy (another program holds it)") -> None:
+        super().__init__(message)
+
+
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED (extended codes included), as SQLAlchemy wraps them."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    if not isinstance(orig, sqlite3.OperationalError):
+        return False
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _BUSY_CODES
+    return "locked" in str(orig) or "busy" in str(orig)
+
+
+class Writer:
+    """The one thread that runs write transactions, so the event loop never waits on SQLite.
+
+    One thread, not a pool: SQLite takes one writer at a time anyway, and jobs
+    run in the order they were submitted. A job that finds the database held by
+    another program past the busy timeout raises :class:`DatabaseBusy`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="chotdon-db-writer")
+        # While this thread runs Python code (SQLAlchemy), the loop waits up to the
+        # GIL switch interval each time it wants the GIL back, after every socket
+        # write or poll: 5 ms by default, too long for the overlays' updates.
+        if sys.getswitchinterval() > GIL_SWITCH_S:
+            sys.setswitchinterval(GIL_SWITCH_S)
+
+    async def run(self, job: Callable[[], T]) -> T:
+        """Run ``job`` in the writer thread and wait for it without blocking the loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _busy_to_domain, job)
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction in the writer thread."""
+
+        def job() -> T:
+            with self.engine.begin() as conn:
+                return work(conn)
+
+        return await self.run(job)
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on a read connection in a worker thread (WAL: never waits on writers)."""
+
+        def job() -> T:
+            with self.engine.connect() as conn:
+                return work(conn)
+
+        return await asyncio.to_thread(_busy_to_domain, job)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _busy_to_domain(job: Callable[[], T]) -> T:
+    try:
+        return job()
+    except OperationalError as exc:
+        if is_busy(exc):
+            logger.warning("database busy: %s", exc.orig)
+            raise DatabaseBusy() from exc
+        raise
 
 
 def owner_only(path: Path) -> None:

@@ -52,7 +52,8 @@ class Hub:
         return frozenset(self._clients)
 
     def count(self, role: Role | None = None) -> int:
-        return sum(1 for c in self._clients if role is None or c.role == role)
+        # Also asked from the writer thread: iterate a copy taken in one step.
+        return sum(1 for c in tuple(self._clients) if role is None or c.role == role)
 
     def publish(
         self, message: Mapping[str, Any], *, roles: tuple[Role, ...] = ("overlay", "panel")

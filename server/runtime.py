@@ -122,7 +122,7 @@ def start_connectors(ctx: AppContext) -> None:
     service = ctx.orders
 
     async def emit(batch: Sequence[CommentIn]) -> None:
-        service.ingest(batch)
+        await service.ingest(batch)
 
     supervisors: list[Supervisor] = []
     for kind, options in connector_options(ctx.settings):

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     obs_url: str = Field(default="", pattern=r"^(wss?://\S+)?$")
     obs_password: str = ""
 
+    # The clip studio's transcriber (server.studio_api): a faster-whisper model name
+    # or a folder holding one; empty: the transcriber's default.
+    whisper_model: str = Field(default="", max_length=500)
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _host_names(cls, value: Any) -> Any:

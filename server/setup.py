@@ -74,6 +74,7 @@ FIELDS: tuple[SetupField, ...] = (
     SetupField("bank_account_name", max_length=50),
     SetupField("obs_url", max_length=200),
     SetupField("obs_password", "secret", 200),
+    SetupField("whisper_model", max_length=500),
     SetupField("order_confidence", "number"),
     SetupField("mask_nicknames", "bool"),
 )

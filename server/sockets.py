@@ -88,7 +88,7 @@ async def _serve(ws: WebSocket, role: Role) -> None:
             if len(text) > MAX_MESSAGE:
                 await ws.close(code=CLOSE_TOO_BIG)
                 break
-            reply = _handle(ctx, role, text)
+            reply = await _handle(ctx, role, text)
             if reply is not None:
                 client.offer(p.encode(reply))
     except (WebSocketDisconnect, RuntimeError):
@@ -107,7 +107,7 @@ async def _write(ws: WebSocket, ctx: AppContext, client: Client) -> None:
             await ws.close(code=CLOSE_TRY_AGAIN)
 
 
-def _handle(ctx: AppContext, role: Role, text: str) -> p.ServerMessage | None:
+async def _handle(ctx: AppContext, role: Role, text: str) -> p.ServerMessage | None:
     try:
         message = p.read_client_message(text)
     except p.ProtocolError as exc:
@@ -120,12 +120,12 @@ def _handle(ctx: AppContext, role: Role, text: str) -> p.ServerMessage | None:
         return p.pong()
     if role != "panel":
         return p.command_failed(message["id"], "read-only")
-    return _command(ctx, message)
+    return await _command(ctx, message)
 
 
-def _command(ctx: AppContext, message: p.Command) -> p.CommandAck:
+async def _command(ctx: AppContext, message: p.Command) -> p.CommandAck:
     try:
-        run_command(ctx.live, message["op"], message["args"])
+        await run_command(ctx.live, message["op"], message["args"])
     except DomainError as exc:
         return p.command_failed(message["id"], exc.message, exc.field)
     return p.command_ok(message["id"], ctx.live.rev)

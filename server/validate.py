@@ -113,14 +113,14 @@ def _refusal(index: int, exc: ValidationError) -> Refused:
 
 
 class Ingests(Protocol):
-    def ingest(self, batch: list[CommentIn]) -> list[Any]: ...
+    async def ingest(self, batch: list[CommentIn]) -> list[Any]: ...
 
 
 def _results(stored: list[Any], kept: list[int]) -> list[dict[str, Any]]:
     return [{**s.to_dict(), "index": i} for s, i in zip(stored, kept, strict=True)]
 
 
-def ingest_body(service: Ingests, body: bytes) -> tuple[int, dict[str, Any]]:
+async def ingest_body(service: Ingests, body: bytes) -> tuple[int, dict[str, Any]]:
     """``POST /api/comments``: (status, JSON body). Domain errors propagate to the edge."""
     try:
         data = loads(body)
@@ -131,7 +131,7 @@ def ingest_body(service: Ingests, body: bytes) -> tuple[int, dict[str, Any]]:
     good, kept, refused = split_batch(data)
     if refused and not good:
         return 422, _all_refused(refused)
-    stored = service.ingest(good) if good else []
+    stored = await service.ingest(good) if good else []
     return 200, {"results": _results(stored, kept), "refused": [r.to_dict() for r in refused]}
 
 
@@ -145,7 +145,7 @@ def _all_refused(refused: list[Refused]) -> dict[str, Any]:
     return error_body(f"no comment stored: {shown}{more}", field)
 
 
-def ingest_message(service: Ingests, text: str, max_bytes: int) -> dict[str, Any]:
+async def ingest_message(service: Ingests, text: str, max_bytes: int) -> dict[str, Any]:
     """One ``/ws/ingest`` message (a comment or a list of them) -> its one reply.
 
     Good items give ``{"type": "ack", "results", "refused"}``; a message with no good
@@ -165,7 +165,7 @@ def ingest_message(service: Ingests, text: str, max_bytes: int) -> dict[str, Any
         return {"type": "error", "error": first.error, "field": first.field,
                 "index": first.index, "refused": listed}  # fmt: skip
     try:
-        stored = service.ingest(good) if good else []
+        stored = await service.ingest(good) if good else []
     except DomainError as exc:
         return {"type": "error", "error": exc.message, "field": exc.field}
     except Exception:  # a bug must not cost the connector its socket; it is logged

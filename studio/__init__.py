@@ -13,10 +13,11 @@ See ``docs/studio.md``.
 from __future__ import annotations
 
 from studio.errors import StudioError
-from studio.pipeline import Options, Progress, Source, make_plan, prepare, render_plan
+from studio.pipeline import ClipEdit, Options, Progress, Source, make_plan, prepare, render_plan
 from studio.plan import ClipPlan, read_plan, write_plan
 
 __all__ = [
+    "ClipEdit",
     "ClipPlan",
     "Options",
     "Progress",

@@ -8,6 +8,10 @@ come, so the CLI can draw them and a test can simply drain the generator.
 A finished clip gets a sidecar ``.studio/<clip>.json`` holding a hash of its
 plan entry and every option that changes the picture; a re-run skips clips
 whose hash still matches, and re-renders the ones a helper edited.
+
+``Options.edits`` carries what a helper changed per clip on the studio page
+(``server.studio_api``): caption cues, the product card, the framing. A clip
+without an edit hashes and renders exactly as from the command line.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import json
 import logging
 import os
 import queue
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -36,14 +40,15 @@ from studio.plan import (
     plan_from_windows,
 )
 from studio.post import post_caption
-from studio.reframe import analyse
+from studio.reframe import Reframe, analyse, plan_crop
 from studio.render import RenderJob, frame_size, render, thumbnail
-from studio.subtitles import write_captions
-from studio.track import overlay_timeline
+from studio.subtitles import EditedCue, write_captions
+from studio.track import OverlayTimeline, overlay_timeline
 from transcribe.audio import Region, merge_regions
 from transcribe.types import Segment
 
 __all__ = [
+    "ClipEdit",
     "Options",
     "Progress",
     "Source",
@@ -63,6 +68,20 @@ STATE_DIR = ".studio"
 Transcribe = Callable[[Sequence[Region] | None], Sequence[Segment]]
 
 
+Framing = str  # follow (track the seller) | fixed (crop centre at x) | full (letterbox)
+
+
+@dataclass(frozen=True)
+class ClipEdit:
+    """A helper's changes to one clip, beyond its plan entry's start and end."""
+
+    captions: tuple[EditedCue, ...] = ()  # recording seconds; replace what they overlap
+    card: bool = True
+    framing: Framing = "follow"
+    x: float = 0.5  # crop centre across the source, 0..1, for "fixed"
+    style: str | None = None  # karaoke | plain | none; None: Options.captions
+
+
 @dataclass(frozen=True)
 class Options:
     out_dir: Path
@@ -76,6 +95,7 @@ class Options:
     language: str = "vi"  # of the speech and the post text
     transcribe_all: bool = False  # with an event log, transcribe the whole recording anyway
     align: bool = True  # without a start flag, look for the pinned cards in the recording
+    edits: Mapping[str, ClipEdit] = field(default_factory=dict)  # by clip file name
 
 
 @dataclass(frozen=True)
@@ -275,6 +295,9 @@ def _fingerprint(plan: ClipPlan, product: Product | None, source: Source, option
         "options": [options.aspect, options.captions, options.preset, options.language],
         "captions": words,
     }
+    edit = options.edits.get(plan.file)
+    if edit is not None and edit != ClipEdit():  # unedited clips keep the CLI's hash
+        payload["edit"] = asdict(edit)
     blob = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -317,10 +340,11 @@ def render_one(
     overlay = None  # which overlay elements were on screen, so motion ignores them
     if source.events and source.recording_start is not None:
         overlay = overlay_timeline(source.events, source.recording_start)
-    reframe = analyse(source.info, plan.start, plan.duration, width / height, overlay)
+    edit = options.edits.get(plan.file, ClipEdit())
+    reframe = _framing(edit, source.info, plan, width / height, overlay)
     card_path = None
     card_w, card_x, card_y = _card_geometry(options.aspect)
-    if product is not None:
+    if product is not None and edit.card:
         card_path = work / f"{stem}.card.png"
         render_card(
             product.name,
@@ -336,9 +360,10 @@ def render_one(
         plan.start,
         plan.end,
         srt=out / f"{stem}.srt",
-        ass=work / f"{stem}.ass" if options.captions != "none" else None,
-        karaoke=options.captions == "karaoke",
+        ass=work / f"{stem}.ass" if (edit.style or options.captions) != "none" else None,
+        karaoke=(edit.style or options.captions) == "karaoke",
         frame=(width, height),
+        edits=edit.captions,
     )
     partial = out / f"{stem}.part.mp4"
     job = RenderJob(
@@ -368,6 +393,26 @@ def render_one(
         "framing": reframe.mode,
     }
     _state_file(options, plan).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+
+def _framing(
+    edit: ClipEdit,
+    info: MediaInfo,
+    plan: ClipPlan,
+    aspect: float,
+    overlay: OverlayTimeline | None,
+) -> Reframe:
+    """Follow the seller (the analysis), or what the helper chose: no analysis then."""
+    if edit.framing == "follow":
+        return analyse(info, plan.start, plan.duration, aspect, overlay)
+    middle = plan.duration / 2
+    mode, crop_w, crop_h = plan_crop(info.width, info.height, aspect)
+    if edit.framing == "full" or mode != "crop":
+        chosen = "letterbox" if edit.framing == "full" and mode != "pass" else mode
+        return Reframe(chosen, crop_w, crop_h, thumbnail_t=middle)
+    x = min(max(edit.x * info.width - crop_w / 2, 0.0), float(info.width - crop_w))
+    y = (info.height - crop_h) / 2
+    return Reframe("crop", crop_w, crop_h, ((0.0, x),), ((0.0, y),), thumbnail_t=middle)
 
 
 def render_plan(source: Source, plans: Sequence[ClipPlan], options: Options) -> Iterator[Progress]:

@@ -6,6 +6,11 @@ timestamps, which start at 0 because the renderer seeks on the input). Layout
 is the caption writer's default: the lower part of the platforms' safe area
 (the centre 960x1386 of a 1080x1920 frame), so on-screen buttons never cover a
 word.
+
+Cues a helper edited (the studio page, ``Options.edits``) are given in recording
+seconds and replace the transcript's cues they overlap, so a fixed product name
+or price survives every later render, and a trim only adds or drops whole cues
+around them.
 """
 
 from __future__ import annotations
@@ -16,7 +21,25 @@ from pathlib import Path
 from transcribe import captions
 from transcribe.types import Segment
 
-__all__ = ["write_captions"]
+__all__ = ["EditedCue", "clip_cues", "write_captions"]
+
+# (start, end, text) in recording seconds.
+EditedCue = tuple[float, float, str]
+
+
+def clip_cues(
+    segments: Sequence[Segment], start: float, end: float, edits: Sequence[EditedCue] = ()
+) -> list[captions.Cue]:
+    """The clip's cues in clip time: the transcript's, with the edited ones in place
+    of those they overlap. Edited cues have no word times (no karaoke on them)."""
+    cues = captions.build_cues(captions.slice_segments(segments, start, end))
+    mine = [
+        captions.Cue(max(s, start) - start, min(e, end) - start, tuple(t.splitlines()) or ("",), ())
+        for s, e, t in edits
+        if e > start and s < end and t.strip()
+    ]
+    kept = [c for c in cues if all(c.end <= m.start or c.start >= m.end for m in mine)]
+    return sorted([*kept, *mine], key=lambda c: c.start)
 
 
 def write_captions(
@@ -28,14 +51,14 @@ def write_captions(
     ass: Path | None,
     karaoke: bool,
     frame: tuple[int, int],
+    edits: Sequence[EditedCue] = (),
 ) -> Path | None:
     """Write ``srt`` (whenever anything is said in the clip) and ``ass`` (if
     asked); return the ASS path to burn, or None when there is nothing to burn."""
-    clip_segments = captions.slice_segments(segments, start, end)
-    if not clip_segments:
+    cues = clip_cues(segments, start, end, edits)
+    if not cues:
         srt.unlink(missing_ok=True)
         return None
-    cues = captions.build_cues(clip_segments)
     srt.write_text(captions.to_srt(cues), encoding="utf-8")
     if ass is None:
         return None

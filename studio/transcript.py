@@ -75,13 +75,15 @@ def transcribe_recording(
     progress: Callable[[float, float], None] | None = None,
     language: str = "vi",
     regions: Sequence[tuple[float, float]] | None = None,
+    hotwords: Sequence[str] = (),
 ) -> list[Segment]:
     """Run the transcriber (its cache makes a second run on the same file free),
-    over ``regions`` only when given. ``progress`` gets (seconds done, seconds in all)."""
+    over ``regions`` only when given. ``progress`` gets (seconds done, seconds in all);
+    ``hotwords`` (product names, a shop's corrected words) nudge the decoder."""
     from transcribe import TranscribeError, TranscribeOptions, Transcriber
 
     try:
-        options = TranscribeOptions(language=language)
+        options = TranscribeOptions(language=language, hotwords=tuple(hotwords))
         transcriber = Transcriber(model, options=options) if model else Transcriber(options=options)
         result = transcriber.transcribe(path, progress=progress, regions=regions)
     except TranscribeError as exc:

@@ -22,6 +22,7 @@ const SECTIONS = [
   },
   { id: "bank", fields: ["bank_bin", "bank_account", "bank_account_name"] },
   { id: "obs", fields: ["obs_url", "obs_password"], test: "obs" },
+  { id: "studio", fields: ["whisper_model"] },
   { id: "orders", fields: ["order_confidence", "mask_nicknames"] },
 ];
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from server.orders.book import STATUSES, Changes, mask_nickname, units
 from server.orders.ingest import Stored, store_batch
-from server.orders.parsing import Item, Parsed, ParserCache
+from server.orders.parsing import Parsed, ParserCache
 from server.orders.service import ItemIn, OrderService
 
 __all__ = [
     "STATUSES",
     "Changes",
-    "Item",
     "ItemIn",
     "OrderService",
     "Parsed",

@@ -1,8 +1,10 @@
 """Routes of the order book: ingestion (REST and websocket), review, orders, buyers, exports.
 
-Handlers are ``async`` on purpose: they run on the event loop, like the live
-commands, so an order's database work and its broadcast are never interleaved
-with another's. Each one is a short, synchronous SQLite transaction.
+Handlers that change the order book are ``async``: they await the order service,
+whose transactions run in the live service's writer thread under the command
+lock, so an order's database work and its broadcast are never interleaved with
+another's. Handlers that only read the database are plain ``def``: FastAPI runs
+them in its threadpool, off the event loop.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @router.post("/api/comments", dependencies=[INGESTS], openapi_extra=validate.BATCH_OPENAPI)
 async def post_comments(ctx: Helper, request: Request) -> JSONResponse:
     # The body is read here, item by item: one bad comment must not fail its batch.
-    status, body = validate.ingest_body(ctx.orders, await request.body())
+    status, body = await validate.ingest_body(ctx.orders, await request.body())
     return JSONResponse(body, status_code=status)
 
 
@@ -59,7 +61,7 @@ async def post_manual(ctx: Helper, body: ManualIn) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidInput(str(exc), field="text") from exc
     comment = comment.model_copy(update={"user": f"manual:{name.casefold()}"[:200]})
-    return ctx.orders.ingest([comment])[0].to_dict()
+    return (await ctx.orders.ingest([comment]))[0].to_dict()
 
 
 @router.websocket("/ws/ingest", dependencies=[INGESTS])
@@ -73,7 +75,7 @@ async def ingest_socket(ws: WebSocket) -> None:
     try:
         while True:
             text = await ws.receive_text()
-            await ws.send_text(protocol.encode(_ingest_message(service, text)))
+            await ws.send_text(protocol.encode(await _ingest_message(service, text)))
             # Queued messages come back without suspending: a client far ahead of the
             # server would hold the loop until its backlog is gone, starving helpers'
             # commands and the overlays. One yield per message keeps the loop fair.
@@ -82,15 +84,15 @@ async def ingest_socket(ws: WebSocket) -> None:
         return
 
 
-def _ingest_message(service: OrderService, text: str) -> dict[str, Any]:
-    return validate.ingest_message(service, text, MAX_INGEST_MESSAGE)
+async def _ingest_message(service: OrderService, text: str) -> dict[str, Any]:
+    return await validate.ingest_message(service, text, MAX_INGEST_MESSAGE)
 
 
 # -- comments and the review queue ------------------------------------------------
 
 
 @router.get("/api/comments")
-async def get_comments(
+def get_comments(
     ctx: Helper,
     status: str | None = None,
     intent: str | None = None,
@@ -103,7 +105,7 @@ async def get_comments(
 
 
 @router.get("/api/comments/{comment_id}")
-async def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
+def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
         return queries.comment_detail(conn, comment_id)
 
@@ -122,13 +124,13 @@ class ConfirmBody(BaseModel):
 @router.post("/api/comments/{comment_id}/confirm")
 async def confirm_comment(ctx: Helper, comment_id: int, body: ConfirmBody) -> dict[str, Any]:
     items = None if body.items is None else [ItemIn(i.code, i.qty, i.variant) for i in body.items]
-    status = ctx.orders.confirm(comment_id, items, body.intent)
+    status = await ctx.orders.confirm(comment_id, items, body.intent)
     return {"ok": True, "status": status}
 
 
 @router.post("/api/comments/{comment_id}/reject")
 async def reject_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
-    ctx.orders.reject(comment_id)
+    await ctx.orders.reject(comment_id)
     return {"ok": True, "status": "rejected"}
 
 
@@ -142,13 +144,13 @@ async def get_alias_suggestions(ctx: Helper) -> list[dict[str, Any]]:
 
 @router.post("/api/comments/{comment_id}/show")
 async def show_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
-    ctx.orders.show_comment(comment_id)
+    await ctx.orders.show_comment(comment_id)
     return {"ok": True, "rev": ctx.live.rev}
 
 
 @router.post("/api/comments/hide")
 async def hide_comment(ctx: Helper) -> dict[str, Any]:
-    ctx.orders.hide_comment()
+    await ctx.orders.hide_comment()
     return {"ok": True, "rev": ctx.live.rev}
 
 
@@ -160,7 +162,7 @@ class StatusBody(BaseModel):
 
 
 @router.get("/api/orders")
-async def get_orders(
+def get_orders(
     ctx: Helper, scope: queries.Scope = "open", session: int | None = None
 ) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
@@ -169,19 +171,19 @@ async def get_orders(
 
 @router.post("/api/orders/lines/{line_id}/status")
 async def line_status(ctx: Helper, line_id: int, body: StatusBody) -> dict[str, Any]:
-    moved = ctx.orders.set_line_status([line_id], body.status)
+    moved = await ctx.orders.set_line_status([line_id], body.status)
     return {"ok": True, "moved": moved}
 
 
 @router.post("/api/orders/buyers/{customer_id}/status")
 async def buyer_status(ctx: Helper, customer_id: int, body: StatusBody) -> dict[str, Any]:
-    moved = ctx.orders.set_buyer_status(customer_id, body.status)
+    moved = await ctx.orders.set_buyer_status(customer_id, body.status)
     return {"ok": True, "moved": moved}
 
 
 @router.post("/api/orders/waitlist/{code}/promote")
 async def promote(ctx: Helper, code: str) -> dict[str, Any]:
-    return {"ok": True, "moved": ctx.orders.promote(code)}
+    return {"ok": True, "moved": await ctx.orders.promote(code)}
 
 
 def _book(ctx: AppContext, scope: queries.Scope, session: int | None) -> list[dict[str, Any]]:
@@ -195,7 +197,7 @@ def _filename(kind: str, ext: str) -> dict[str, str]:
 
 
 @router.get("/api/orders/export.csv")
-async def export_csv(
+def export_csv(
     ctx: HelperLink,
     by: Literal["line", "buyer"] = "line",
     scope: queries.Scope = "open",
@@ -210,7 +212,7 @@ async def export_csv(
 
 
 @router.get("/api/orders/export.xlsx")
-async def export_xlsx(
+def export_xlsx(
     ctx: HelperLink, scope: queries.Scope = "open", session: int | None = None
 ) -> Response:
     book = _book(ctx, scope, session)
@@ -224,7 +226,7 @@ async def export_xlsx(
 
 
 @router.get("/api/orders/slips", response_class=HTMLResponse)
-async def slips(
+def slips(
     ctx: HelperLink,
     paper: Literal["a4", "80mm"] = "a4",
     scope: queries.Scope = "open",
@@ -246,7 +248,7 @@ class CustomerPatch(BaseModel):
 
 
 @router.get("/api/customers")
-async def get_customers(
+def get_customers(
     ctx: Helper, q: str = "", limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
@@ -254,7 +256,7 @@ async def get_customers(
 
 
 @router.get("/api/customers/{customer_id}")
-async def get_customer(ctx: Helper, customer_id: int) -> dict[str, Any]:
+def get_customer(ctx: Helper, customer_id: int) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
         return queries.customer_detail(conn, customer_id)
 
@@ -264,7 +266,7 @@ async def patch_customer(ctx: Helper, customer_id: int, body: CustomerPatch) -> 
     values = body.model_dump(exclude_none=True)
     if "bom" in values:
         values["bom"] = int(values["bom"])
-    return ctx.orders.update_customer(customer_id, values)
+    return await ctx.orders.update_customer(customer_id, values)
 
 
 # -- connectors ---------------------------------------------------------------------

@@ -143,19 +143,24 @@ _RESERVE_VARIANT = (
 _RELEASE_VARIANT = update(variants).where(_VARIANT).values(stock=variants.c.stock + bindparam("n"))
 
 
+_PRODUCT_ROWS = select(
+    products.c.code, products.c.name, products.c.unit, products.c.price,
+    products.c.sale_price, products.c.stock,
+).where(products.c.code.in_(bindparam("codes", expanding=True)))  # fmt: skip
+_VARIANT_ROWS = select(
+    variants.c.product_code, variants.c.key, variants.c.name, variants.c.price,
+    variants.c.sale_price,
+).where(variants.c.product_code.in_(bindparam("codes", expanding=True)))  # fmt: skip
+
+
 def product_rows(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Products by code; ``variants`` maps each variant's key to its name and prices."""
     wanted = sorted(set(codes))
-    query = select(
-        products.c.code, products.c.name, products.c.unit, products.c.price,
-        products.c.sale_price, products.c.stock,
-    ).where(products.c.code.in_(wanted))  # fmt: skip
-    found = {r.code: {**r._mapping, "variants": {}} for r in conn.execute(query)}
-    own = select(
-        variants.c.product_code, variants.c.key, variants.c.name, variants.c.price,
-        variants.c.sale_price,
-    ).where(variants.c.product_code.in_(wanted))  # fmt: skip
-    for v in conn.execute(own):
+    found = {
+        r.code: {**r._mapping, "variants": {}}
+        for r in conn.execute(_PRODUCT_ROWS, {"codes": wanted})
+    }
+    for v in conn.execute(_VARIANT_ROWS, {"codes": wanted}):
         found[v.product_code]["variants"][v.key] = dict(v._mapping)
     return found
 
@@ -209,10 +214,13 @@ def create_lines(
     specs: Sequence[LineSpec],
     now: str,
     known: dict[str, dict[str, Any]] | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     """Reserve and insert one line per spec; returns each line's status.
 
     ``known`` is the products' rows (price, name, unit) when the caller has them.
+    ``rows`` given: the lines are appended to it, for the caller to insert many at
+    once (one ``executemany`` per batch of comments), instead of one by one.
     """
     if known is None or any(s.code not in known or "variants" not in known[s.code] for s in specs):
         known = product_rows(conn, (s.code for s in specs))
@@ -244,7 +252,10 @@ def create_lines(
             "created_at": now,
             "updated_at": now,
         }
-        conn.execute(_INSERT_LINE, row)
+        if rows is not None:
+            rows.append(row)
+        else:
+            conn.execute(_INSERT_LINE, row)
         if ok:
             changes.ordered(spec.code, spec.qty, nickname, product, price)
         statuses.append(status)

@@ -19,14 +19,15 @@ What each comment becomes (its ``status``):
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from chotdon.codes import variant_id
+from chotdon.limits import MAX_QTY
 from server.comments import CommentIn
 from server.db import comments, customers, order_lines, utcnow_iso
 
@@ -76,7 +77,7 @@ def decide(parsed: Parsed, threshold: float, known: set[str]) -> str:
         return "review"
     if parsed.intent == "order":
         if not parsed.items or any(
-            i.code not in known or i.qty is None or not 0 < i.qty <= 1000 for i in parsed.items
+            i.code not in known or i.qty is None or not 0 < i.qty <= MAX_QTY for i in parsed.items
         ):
             return "review"
         return "order"
@@ -111,16 +112,17 @@ def store_batch(
     ]
     ids: list[int] = []
     if rows:
-        inserted = conn.execute(
-            comments.insert().returning(comments.c.id, sort_by_parameter_order=True), rows
-        )
-        ids = [r[0] for r in inserted]
+        # Rows come back in any order (so SQLAlchemy batches them into multi-row
+        # INSERTs, instead of one statement per comment); the key says whose id it is.
+        inserted = conn.execute(_INSERT_COMMENTS, rows)
+        by_key = {(r.platform, r.message_id): r.id for r in inserted}
+        ids = [by_key[key] for key in fresh]
     statuses: dict[tuple[str, str], tuple[int, str]] = {}
     decided = [decide(p, threshold, known) for _, p in fresh.values()]
     orders = _Orders(conn, changes, session_id, moment)
     orders.preload(
         {r["customer_id"] for r, d in zip(rows, decided, strict=True) if d == "order"},
-        {str(i.code) for (_, p), d in zip(fresh.values(), decided, strict=True)
+        {i.code for (_, p), d in zip(fresh.values(), decided, strict=True)
          if d == "order" for i in p.items},
     )  # fmt: skip
     items = zip(fresh.items(), ids, rows, decided, strict=True)
@@ -128,8 +130,9 @@ def store_batch(
         if status in ("order", "cancel"):
             new = _New(comment, parsed, row["customer_id"], comment_id)
             status = orders.act(new, status)
-            conn.execute(_SET_STATUS, {"cid": comment_id, "s": status})
+            orders.settle(comment_id, status)
         statuses[key] = (comment_id, status)
+    orders.flush()
     out: list[Stored] = []
     seen: set[tuple[str, str]] = set()
     for (_comment, parsed), key in zip(batch, keys, strict=True):
@@ -146,11 +149,20 @@ def store_batch(
 def _existing(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     if not keys:
         return {}
-    query = select(
-        comments.c.platform, comments.c.message_id, comments.c.id, comments.c.intent,
-        comments.c.status,
-    ).where(tuple_(comments.c.platform, comments.c.message_id).in_(sorted(set(keys))))  # fmt: skip
-    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in conn.execute(query)}
+    found: dict[tuple[str, str], Any] = {}
+    for platform, ids in _by_platform(keys).items():
+        for r in conn.execute(_EXISTING, {"p": platform, "ids": ids}):
+            found[(r[0], r[1])] = (r[2], r[3], r[4])
+    return found
+
+
+def _by_platform(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Keys grouped by platform: ``platform = ? AND x IN (...)`` searches the unique
+    index, where ``(platform, x) IN (...)`` makes SQLite scan the whole table."""
+    groups: dict[str, set[str]] = {}
+    for platform, value in keys:
+        groups.setdefault(platform, set()).add(value)
+    return {platform: sorted(values) for platform, values in sorted(groups.items())}
 
 
 def _upsert_customers(
@@ -160,11 +172,11 @@ def _upsert_customers(
     wanted = {(c.platform, c.user) for c, _ in batch}
     if not wanted:
         return {}
-    query = select(
-        customers.c.id, customers.c.platform, customers.c.handle, customers.c.nickname,
-        customers.c.phone,
-    ).where(tuple_(customers.c.platform, customers.c.handle).in_(sorted(wanted)))  # fmt: skip
-    found = {(r.platform, r.handle): r for r in conn.execute(query)}
+    found = {
+        (r.platform, r.handle): r
+        for platform, handles in _by_platform(wanted).items()
+        for r in conn.execute(_BUYERS, {"p": platform, "ids": handles})
+    }
     latest: dict[tuple[str, str], tuple[CommentIn, Parsed]] = {}
     for comment, parsed in batch:
         key = (comment.platform, comment.user)
@@ -174,8 +186,8 @@ def _upsert_customers(
     missing = [key for key in latest if key not in found]
     if missing:
         now = utcnow_iso()
-        conn.execute(
-            customers.insert(),
+        inserted = conn.execute(
+            _INSERT_BUYERS,
             [
                 {
                     "platform": p,
@@ -187,17 +199,19 @@ def _upsert_customers(
                 for p, h in missing
             ],
         )
-        found.update({(r.platform, r.handle): r for r in conn.execute(query)})
+    changed = []
     for key, row in found.items():
         comment, parsed = latest[key]
-        changes: dict[str, Any] = {}
-        if comment.nickname and comment.nickname != row.nickname:
-            changes["nickname"] = comment.nickname
-        if parsed.phone and parsed.phone != row.phone:
-            changes["phone"] = parsed.phone
-        if changes and key not in missing:
-            conn.execute(update(customers).where(customers.c.id == row.id).values(**changes))
-    return {key: row.id for key, row in found.items()}
+        nickname = comment.nickname or row.nickname
+        phone = parsed.phone or row.phone
+        if (nickname, phone) != (row.nickname, row.phone):
+            changed.append({"i": row.id, "n": nickname, "p": phone})
+    if changed:
+        conn.execute(_UPDATE_BUYER, changed)
+    ids = {key: row.id for key, row in found.items()}
+    if missing:
+        ids.update({(r.platform, r.handle): r.id for r in inserted})
+    return ids
 
 
 def _with_phone(parsed: Parsed, phone: str | None) -> Parsed:
@@ -233,6 +247,42 @@ _SET_STATUS = (
     update(comments).where(comments.c.id == bindparam("cid")).values(status=bindparam("s"))
 )
 _OPEN = ("pending", "confirmed", "waitlist")
+# Built once, bound per batch: building a statement with 50 literal keys costs more
+# than running it.
+_EXISTING = select(
+    comments.c.platform, comments.c.message_id, comments.c.id, comments.c.intent,
+    comments.c.status,
+).where(
+    comments.c.platform == bindparam("p"),
+    comments.c.message_id.in_(bindparam("ids", expanding=True)),
+)  # fmt: skip
+_BUYER_COLUMNS = (
+    customers.c.id, customers.c.platform, customers.c.handle, customers.c.nickname,
+    customers.c.phone,
+)  # fmt: skip
+_BUYERS = select(*_BUYER_COLUMNS).where(
+    customers.c.platform == bindparam("p"), customers.c.handle.in_(bindparam("ids", expanding=True))
+)
+_INSERT_BUYERS = customers.insert().returning(
+    customers.c.id, customers.c.platform, customers.c.handle
+)
+_UPDATE_BUYER = (
+    update(customers)
+    .where(customers.c.id == bindparam("i"))
+    .values(nickname=bindparam("n"), phone=bindparam("p"))
+)
+_RECENT = select(
+    order_lines.c.customer_id, order_lines.c.comment_id, order_lines.c.code, order_lines.c.qty,
+    order_lines.c.variant,
+).where(
+    order_lines.c.customer_id.in_(bindparam("ids", expanding=True)),
+    order_lines.c.created_at >= bindparam("since"),
+    order_lines.c.status.in_(_OPEN),
+)  # fmt: skip
+_INSERT_COMMENTS = comments.insert().returning(
+    comments.c.id, comments.c.platform, comments.c.message_id
+)
+_INSERT_LINE = order_lines.insert()
 
 
 class _Orders:
@@ -249,31 +299,29 @@ class _Orders:
         self.since = utcnow_iso(moment - REPEAT_WINDOW)
         self.products: dict[str, dict[str, Any]] = {}
         self.recent: dict[int, dict[Any, list[tuple[str, float]]]] = {}
+        # Order lines and comment statuses waiting for one executemany each.
+        self.lines: list[dict[str, Any]] = []
+        self.statuses: list[dict[str, Any]] = []
 
     def preload(self, customer_ids: set[int], codes: set[str]) -> None:
         if codes:
             self.products = product_rows(self.conn, codes)
         if customer_ids:
-            query = select(
-                order_lines.c.customer_id, order_lines.c.comment_id, order_lines.c.code,
-                order_lines.c.qty, order_lines.c.variant,
-            ).where(
-                order_lines.c.customer_id.in_(sorted(customer_ids)),
-                order_lines.c.created_at >= self.since,
-                order_lines.c.status.in_(_OPEN),
-            )  # fmt: skip
-            self.recent = {cid: {} for cid in customer_ids}
-            for customer_id, comment_id, code, qty, variant in self.conn.execute(query):
+            query = self.conn.execute(_RECENT, {"ids": sorted(customer_ids), "since": self.since})
+            fresh: dict[int, dict[Any, list[tuple[str, float]]]] = {c: {} for c in customer_ids}
+            for customer_id, comment_id, code, qty, variant in query:
                 line = (variant_id(code, variant), round(qty, 3))
-                self.recent[customer_id].setdefault(comment_id, []).append(line)
+                fresh[customer_id].setdefault(comment_id, []).append(line)
+            self.recent.update(fresh)
 
     def act(self, new: _New, action: str) -> str:
         if action == "cancel":
-            specs = [(variant_id(str(i.code), i.variant), i.qty) for i in new.parsed.items]
+            self.flush()  # the cancel reads the buyer's lines from the database
+            specs = [(variant_id(i.code, i.variant), i.qty) for i in new.parsed.items]
             self.recent.pop(new.customer_id, None)  # lines change: read them again if needed
             touched = cancel_for_customer(self.conn, self.changes, new.customer_id, specs)
             return "cancelled" if touched else "no_match"
-        lines = [LineSpec(str(i.code), float(i.qty or 0), i.variant) for i in new.parsed.items]
+        lines = [LineSpec(i.code, float(i.qty or 0), i.variant) for i in new.parsed.items]
         if any(s.code not in self.products for s in lines):
             self.products.update(product_rows(self.conn, (s.code for s in lines)))
         if needs_variant(self.products, lines):  # which bag? a helper asks, never a guess
@@ -285,12 +333,26 @@ class _Orders:
         statuses = create_lines(
             self.conn, self.changes, customer_id=new.customer_id, nickname=new.comment.nickname,
             comment_id=new.comment_id, session_id=self.session_id, specs=lines, now=self.now,
-            known=self.products,
+            known=self.products, rows=self.lines,
         )  # fmt: skip
         recent[new.comment_id] = wanted
         return "ordered" if "pending" in statuses else "waitlist"
 
     def _recent(self, customer_id: int) -> dict[Any, list[tuple[str, float]]]:
         if customer_id not in self.recent:
+            self.flush()
             self.preload({customer_id}, set())
         return self.recent[customer_id]
+
+    def settle(self, comment_id: int, status: str) -> None:
+        """The comment's final status, written with the others by :meth:`flush`."""
+        self.statuses.append({"cid": comment_id, "s": status})
+
+    def flush(self) -> None:
+        """Insert the pending order lines and statuses, one ``executemany`` each."""
+        if self.lines:
+            self.conn.execute(_INSERT_LINE, self.lines)
+            self.lines = []
+        if self.statuses:
+            self.conn.execute(_SET_STATUS, self.statuses)
+            self.statuses = []

@@ -1,40 +1,43 @@
 """The order book bound to a running app: ingestion, helpers' actions, publishing.
 
-Everything here runs on the event loop without awaiting, like the live
-commands, so each call is atomic for the sockets. Order changes commit through
-``ctx.live.apply(work=...)``: the comment, its order lines, the stock, the event
-log entries and the on-air state (ticker, sold counts) go into ONE transaction,
-then one numbered update carries the new ticker, sold counts and stock to
-every overlay. Panel-only news (new comments, "the order book changed",
-connector states) goes out as small unnumbered messages; panels fetch the
-details over REST, which is also what they do after a reconnect.
+Order changes go through the live command lock and the writer thread, like the
+live commands (see :mod:`server.live`): the comment, its order lines, the stock,
+the event log entries and the on-air state (ticker, sold counts) go into ONE
+transaction in the writer thread, then one numbered update carries the new
+ticker, sold counts and stock to every overlay. Parsing runs before, on the
+loop in slices of a millisecond (see :meth:`OrderService._parse`).
+Panel-only news (new comments, "the order book changed", connector states) goes
+out as small unnumbered messages; panels fetch the details over REST, which is
+also what they do after a reconnect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, select, update
 
-from chotdon.codes import normalize_code, normalize_variant_key, split_variant_id
+from chotdon.codes import normalize_code, normalize_variant_key, split_variant_id, variant_id
+from chotdon.limits import MAX_QTY
 from server import catalog
 from server.comments import CommentIn
 from server.connectors.base import ConnectorState
 from server.db import comments, customers, order_lines, utcnow_iso
 from server.errors import Conflict, InvalidInput, NotFound
-from server.events import append_events
-from server.live import Change, Events, product_view
+from server.live import Change, Events, LiveService, product_view
 from server.privacy import mask_private
 
 from . import queries
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, promote_waitlist, set_status
 from .decisions import record_decision
 from .ingest import Stored, store_batch
-from .parsing import ParserCache
+from .parsing import Parsed, ParserCache
 
 if TYPE_CHECKING:
     from server.context import AppContext
@@ -44,6 +47,7 @@ __all__ = ["OrderService"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 1000
+PARSE_SLICE_S = 0.001  # the longest the parser holds the loop at a time
 _ACTED = ("ordered", "waitlist", "confirmed", "cancelled")
 
 
@@ -61,43 +65,58 @@ class OrderService:
         self.connectors: dict[str, dict[str, Any]] = {}
         self.stops: list[Callable[[], Any]] = []
 
+    @property
+    def live(self) -> LiveService:
+        return self.ctx.live
+
     # -- ingestion ------------------------------------------------------------------
 
-    def ingest(self, batch: Sequence[CommentIn]) -> list[Stored]:
+    async def ingest(self, batch: Sequence[CommentIn]) -> list[Stored]:
         """Store, parse and act on a batch; returns one acknowledgement per comment."""
         if not batch:
             return []
         if len(batch) > MAX_BATCH:
             raise InvalidInput(f"at most {MAX_BATCH} comments per batch", field="comments")
-        live = self.ctx.live
-        self.parsers.refresh(live.products.values())
-        pairs = [(c, self.parsers.parse(c.text, live.pinned)) for c in batch]
-        options: dict[str, Any] = {
-            "known": set(live.products),
-            "threshold": self.ctx.settings.order_confidence,
-            "session_id": live.session["id"] if live.session else None,
-        }
+        threshold = self.ctx.settings.order_confidence
+        pairs = await self._parse(batch)
 
         def work(conn: Connection, changes: Changes) -> list[Stored]:
-            stored = store_batch(conn, pairs, changes=changes, **options)
+            stored = store_batch(
+                conn, pairs, changes=changes, known=set(self.live.products), threshold=threshold,
+                session_id=self._session_id(),
+            )  # fmt: skip
             # The clip studio scores a product's window by its comments per minute.
             changes.events.extend(_received(pairs, stored))
             return stored
 
-        if any(p.intent in ("order", "cancel") for _, p in pairs):
-            stored = self._commit(work)
-        else:  # nothing can touch stock or the screen: no live update, just the log
-            with self.ctx.engine.begin() as conn:
-                changes = self._changes()
-                stored = work(conn, changes)
-                if options["session_id"] is not None:
-                    append_events(conn, options["session_id"], changes.events)
-        self._push_comments([s.comment_id for s in stored if not s.duplicate])
+        stored, _ = await self._commit(work)
+        await self._push_comments_later(_fresh(stored))
         return stored
+
+    async def _parse(self, batch: Sequence[CommentIn]) -> list[tuple[CommentIn, Parsed]]:
+        """Parse on the loop, a slice at a time, before taking the command lock.
+
+        Not in the writer thread: a Python thread doing pure CPU work makes the
+        loop wait for the GIL after every socket write, and under the lock it would
+        hold up every command for the whole batch. A comment is read against the
+        product pinned when it is parsed.
+        """
+        live = self.live
+        self.parsers.refresh(live.products.values())
+        pairs: list[tuple[CommentIn, Parsed]] = []
+        deadline = time.perf_counter() + PARSE_SLICE_S
+        for comment in batch:
+            pairs.append((comment, self.parsers.parse(comment.text, live.pinned)))
+            if time.perf_counter() > deadline:
+                await asyncio.sleep(0)  # let commands and broadcasts through
+                deadline = time.perf_counter() + PARSE_SLICE_S
+        return pairs
 
     # -- helpers' actions -------------------------------------------------------------
 
-    def confirm(self, comment_id: int, items: Sequence[ItemIn] | None, intent: str | None) -> str:
+    async def confirm(
+        self, comment_id: int, items: Sequence[ItemIn] | None, intent: str | None
+    ) -> str:
         """A helper accepts a comment (as parsed, or with edited items) as an order or cancel."""
 
         def work(conn: Connection, changes: Changes) -> str:
@@ -121,12 +140,12 @@ class OrderService:
             conn.execute(update(comments).where(comments.c.id == comment_id).values(status=status))
             return status
 
-        status = self._commit(work)
-        self._push_comments([comment_id])
+        status, pushed = await self._commit(work, push=lambda _status: [comment_id])
+        self._push_comments(pushed)
         return status
 
-    def reject(self, comment_id: int) -> None:
-        with self.ctx.engine.begin() as conn:
+    async def reject(self, comment_id: int) -> None:
+        def work(conn: Connection) -> list[dict[str, Any]]:
             row = _comment(conn, comment_id)
             if row.status in _ACTED:
                 raise Conflict(f"comment {comment_id} was already handled ({row.status})")
@@ -134,12 +153,15 @@ class OrderService:
                 update(comments).where(comments.c.id == comment_id).values(status="rejected")
             )
             record_decision(conn, row, rejected=True, session_id=self._session_id())
-        self._push_comments([comment_id])
+            return self._comment_items(conn, [comment_id])
 
-    def set_line_status(self, line_ids: Sequence[int], status: str) -> int:
-        return self._commit(lambda conn, ch: set_status(conn, ch, line_ids, status))
+        self._push_comments(await self.live.writer.write(work))
 
-    def set_buyer_status(self, customer_id: int, status: str) -> int:
+    async def set_line_status(self, line_ids: Sequence[int], status: str) -> int:
+        moved, _ = await self._commit(lambda conn, ch: set_status(conn, ch, line_ids, status))
+        return moved
+
+    async def set_buyer_status(self, customer_id: int, status: str) -> int:
         """Move every open line of one buyer (waitlisted ones stay unless cancelled)."""
 
         def work(conn: Connection, changes: Changes) -> int:
@@ -154,36 +176,40 @@ class OrderService:
                 raise NotFound(f"customer {customer_id} has no open order lines", field="customer")
             return set_status(conn, changes, ids, status)
 
-        return self._commit(work)
+        moved, _ = await self._commit(work)
+        return moved
 
-    def promote(self, code: str) -> int:
+    async def promote(self, code: str) -> int:
         """Fill waitlisted lines of ``code`` from stock, oldest first."""
-        return self._commit(lambda conn, ch: promote_waitlist(conn, ch, normalize_code(code)))
+        code = normalize_code(code)
+        moved, _ = await self._commit(lambda conn, ch: promote_waitlist(conn, ch, code))
+        return moved
 
-    def update_customer(self, customer_id: int, values: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.engine.begin() as conn:
+    async def update_customer(self, customer_id: int, values: dict[str, Any]) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             if values:
                 result = conn.execute(
                     update(customers).where(customers.c.id == customer_id).values(**values)
                 )
                 if result.rowcount == 0:
                     raise NotFound(f"no customer {customer_id}", field="customer")
-            detail = queries.customer_detail(conn, customer_id)
+            return queries.customer_detail(conn, customer_id)
+
+        detail = await self.live.writer.write(work)
         self._publish({"type": "orders_changed", "customers": [customer_id]})
         return detail
 
-    def show_comment(self, comment_id: int) -> dict[str, Any] | None:
-        with self.ctx.engine.connect() as conn:
+    async def show_comment(self, comment_id: int) -> dict[str, Any] | None:
+        def work(conn: Connection) -> Change:
             row = _comment(conn, comment_id)
-        shown = {"id": row.id, "nickname": row.nickname, "text": mask_private(row.text)}
-        event = (
-            "comment_shown",
-            {"comment_id": row.id, "nickname": row.nickname, "text": row.text},
-        )
-        return self.ctx.live.apply(set_={"shown_comment": shown}, events=[event])
+            shown = {"id": row.id, "nickname": row.nickname, "text": mask_private(row.text)}
+            data = {"comment_id": row.id, "nickname": row.nickname, "text": row.text}
+            return Change(set_={"shown_comment": shown}, events=[("comment_shown", data)])
 
-    def hide_comment(self) -> dict[str, Any] | None:
-        return self.ctx.live.apply(set_={"shown_comment": None})
+        return await self.live.apply(work=work)
+
+    async def hide_comment(self) -> dict[str, Any] | None:
+        return await self.live.apply(set_={"shown_comment": None})
 
     # -- connectors -------------------------------------------------------------------
 
@@ -194,20 +220,27 @@ class OrderService:
     # -- plumbing ---------------------------------------------------------------------
 
     def _session_id(self) -> int | None:
-        session = self.ctx.live.session
+        session = self.live.session
         return int(session["id"]) if session else None
 
-    def _changes(self) -> Changes:
-        live = self.ctx.live
-        return Changes(list(live.ticker), dict(live.sold), mask=self.ctx.settings.mask_nicknames)
+    async def _commit(
+        self,
+        work: Callable[[Connection, Changes], T],
+        push: Callable[[T], list[int]] | None = None,
+    ) -> tuple[T, list[dict[str, Any]]]:
+        """Run ``work`` inside one live update; ticker, sold, stock and events go with it.
 
-    def _commit(self, work: Callable[[Connection, Changes], T]) -> T:
-        """Run ``work`` inside one live update; ticker, sold, stock and events go with it."""
-        changes = self._changes()
-        box: list[T] = []
+        ``push`` names the comments whose rows panels should get; they are read in
+        the same transaction. Returns what ``work`` returned and those rows.
+        """
+        box: list[tuple[T, list[dict[str, Any]]]] = []
+        customers_changed: list[int] = []
 
         def db_work(conn: Connection) -> Change:
-            box.append(work(conn, changes))
+            live = self.live  # read in the writer thread with the lock held: stable
+            mask = self.ctx.settings.mask_nicknames
+            changes = Changes(list(live.ticker), dict(live.sold), mask=mask)
+            result = work(conn, changes)
             for code in sorted(changes.released):  # stock came back: serve the waitlist
                 promote_waitlist(conn, changes, code)
             views: dict[str, Any] = {}
@@ -216,32 +249,46 @@ class OrderService:
                     views[code] = product_view(catalog.get_product(conn, code))
                 except NotFound:
                     views[code] = None
-            live = self.ctx.live
             # Only what moved goes on air: a batch of questions spends no revision.
             set_: dict[str, Any] = {}
             if changes.ticker != live.ticker:
                 set_["ticker"] = changes.ticker
             if changes.sold != live.sold:
                 set_["sold"] = changes.sold
+            box.append((result, self._comment_items(conn, push(result) if push else [])))
+            customers_changed.extend(sorted(changes.customers))
             return Change(set_=set_, products=views, events=changes.events)
 
-        self.ctx.live.apply(work=db_work)
-        if changes.customers:
-            self._publish({"type": "orders_changed", "customers": sorted(changes.customers)})
+        await self.live.apply(work=db_work)
+        if customers_changed:
+            self._publish({"type": "orders_changed", "customers": customers_changed})
         return box[0]
 
-    def _push_comments(self, ids: list[int]) -> None:
+    def _comment_items(self, conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+        """Rows for the panels' comment lists (none read when no panel is connected)."""
         if not ids or not self.ctx.hub.count("panel"):
-            return
-        with self.ctx.engine.connect() as conn:
-            items = queries.list_comments(conn, ids=ids, limit=len(ids))
-        self._publish({"type": "comments", "items": items})
+            return []
+        return queries.list_comments(conn, ids=ids, limit=len(ids))
+
+    async def _push_comments_later(self, ids: list[int]) -> None:
+        """Rows for the panels, read after the commit outside the command lock: the
+        next command need not wait for a read that only the panels' lists need."""
+        if ids and self.ctx.hub.count("panel"):
+            self._push_comments(await self.live.writer.read(lambda c: self._comment_items(c, ids)))
+
+    def _push_comments(self, items: list[dict[str, Any]]) -> None:
+        if items:
+            self._publish({"type": "comments", "items": items})
 
     def _publish(self, message: dict[str, Any]) -> None:
         self.ctx.hub.publish(message, roles=("panel",))
 
 
-def _received(pairs: Sequence[tuple[CommentIn, Any]], stored: Sequence[Stored]) -> Events:
+def _fresh(stored: list[Stored]) -> list[int]:
+    return [s.comment_id for s in stored if not s.duplicate]
+
+
+def _received(pairs: Sequence[tuple[CommentIn, Parsed]], stored: Sequence[Stored]) -> Events:
     """One ``comment_received`` log entry per new (not repeated) comment."""
     entries: Events = []
     for (_, parsed), ack in zip(pairs, stored, strict=True):
@@ -260,6 +307,10 @@ def _comment(conn: Connection, comment_id: int) -> Any:
     return row
 
 
+def _key(variant: str | None) -> str | None:
+    return normalize_variant_key(variant) if variant else None
+
+
 def _confirmed(
     conn: Connection,
     changes: Changes,
@@ -269,7 +320,7 @@ def _confirmed(
     session_id: int | None,
 ) -> str:
     if intent == "cancel":
-        pairs = [(normalize_code(i.code), i.qty) for i in items]
+        pairs = [(variant_id(normalize_code(i.code), _key(i.variant)), i.qty) for i in items]
         return (
             "cancelled"
             if cancel_for_customer(conn, changes, row.customer_id, pairs)
@@ -283,9 +334,9 @@ def _confirmed(
     for item in items:
         # "B6/XANH" typed in the panel's code box, or the variant given on its own.
         code, variant = split_variant_id(item.code)
-        if item.qty is None or not 0 < item.qty <= 10_000:
+        if item.qty is None or not 0 < item.qty <= MAX_QTY:
             raise InvalidInput(f"quantity for {code} must be above 0", field="qty")
-        variant = normalize_variant_key(item.variant) if item.variant else variant
+        variant = _key(item.variant) or variant
         specs.append(LineSpec(code, float(item.qty), variant))
     nickname = row.nickname
     create_lines(

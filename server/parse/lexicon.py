@@ -63,14 +63,16 @@ class Phrases:
     ) -> list[tuple[int, int]]:
         """Non-overlapping ``(i, j)`` token ranges matched left to right, avoiding ``skip``."""
         found: list[tuple[int, int]] = []
-        i = 0
-        while i < len(tokens):
-            length = 0 if i in skip else self.match_at(tokens, i, skip)
-            if length:
-                found.append((i, i + length))
-                i += length
-            else:
-                i += 1
+        index = self._index  # most tokens start no phrase: test that without a call
+        i, count = 0, len(tokens)
+        while i < count:
+            if tokens[i].fold in index and i not in skip:
+                length = self.match_at(tokens, i, skip)
+                if length:
+                    found.append((i, i + length))
+                    i += length
+                    continue
+            i += 1
         return found
 
     def words(self) -> list[str]:
@@ -78,7 +80,7 @@ class Phrases:
         return [" ".join(w for w, _ in p) for options in self._index.values() for p in options]
 
     def __contains__(self, token: Token) -> bool:
-        return self.match_at((token,), 0) == 1
+        return token.fold in self._index and self.match_at((token,), 0) == 1
 
 
 def _words(text: str) -> Phrases:

@@ -11,8 +11,9 @@ from sqlalchemy import Engine, select
 
 from server.comments import CommentIn
 from server.db import open_database, order_lines, products
-from server.orders import Changes, Item, Parsed, mask_nickname, store_batch, units
+from server.orders import Changes, Parsed, mask_nickname, store_batch, units
 from server.orders.book import reserve
+from server.parse import Item
 
 from .conftest import Api, comment
 

@@ -28,6 +28,7 @@ NON_JSON = {
     ("GET", "/theme.css"),
     ("GET", "/placeholder.png"),
     ("GET", "/report/{session_id}"),
+    ("GET", "/studio"),
 }
 
 COVERED = {
@@ -87,6 +88,15 @@ COVERED = {
     ("PUT", "/api/setup"),
     ("PATCH", "/api/setup"),
     ("POST", "/api/setup/test/{platform}"),
+    ("GET", "/api/studio/sessions"),
+    ("POST", "/api/sessions/{session_id}/clips"),
+    ("GET", "/api/sessions/{session_id}/clips"),
+    ("GET", "/api/sessions/{session_id}/clips.zip"),
+    ("PATCH", "/api/clips/{clip_id}"),
+    ("POST", "/api/clips/{clip_id}/render"),
+    ("GET", "/api/clips/{clip_id}/words"),
+    ("GET", "/api/jobs/{job_id}"),
+    ("GET", "/studio/files/{session_id}/{name}"),
 }
 
 CATALOG_IMPORT = ("POST", "/api/catalog/import")
