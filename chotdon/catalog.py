@@ -1,14 +1,22 @@
 """The catalog file: one reader and one writer for CSV and XLSX.
 
 The format is the one sellers keep in a spreadsheet:
-``code,name,price,unit,stock,aliases[,sale_price,image,ocop_stars,origin]`` with
-aliases separated by ``|``. The server's import, ``chotdon clips --catalog`` and the
+``code,name,price,unit,stock,aliases[,sale_price,image,ocop_stars,origin,variant]``
+with aliases separated by ``|``. The server's import, ``chotdon clips --catalog`` and the
 transcriber's hotwords all read files through :func:`read_catalog`, so a file one of
 them accepts the others accept too, with the same messages.
 
 Files are validated whole: :func:`read_catalog` either returns every row or raises
 :class:`CatalogError` naming the row and the column, so a bad row never leaves a
 half-imported catalog.
+
+Variants (a colour, a size, a pack weight) are rows of their own: the same
+``code``, a ``variant`` key (``xanh``, ``500g``; spelt like a code by
+:func:`chotdon.codes.normalize_variant_key`), and the variant's own ``name``,
+``aliases``, ``price``, ``sale_price`` and ``stock``. The product's row (empty
+``variant``) comes first; a variant row leaves ``unit``, ``image``,
+``ocop_stars`` and ``origin`` empty (they are the product's) and an empty
+``price`` takes the product's price and sale price.
 
 Exports never write a live formula (see :mod:`chotdon.sheets`): in XLSX a name
 like ``=HYPERLINK(...)`` is a string cell, in CSV it gets one leading ``'``. The
@@ -27,7 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chotdon.codes import MAX_CODE_LENGTH, is_valid_code, normalize_code
+from chotdon.codes import (
+    MAX_CODE_LENGTH,
+    is_valid_code,
+    normalize_code,
+    normalize_variant_key,
+)
 from chotdon.limits import MAX_PRICE, MAX_STOCK
 from chotdon.money import parse_price, parse_whole, price_now
 from chotdon.sheets import append_row, safe_cell, unquote_cell
@@ -42,6 +55,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "CatalogError",
     "ProductRow",
+    "VariantRow",
     "parse_catalog_bytes",
     "read_catalog",
     "rows_to_csv",
@@ -50,7 +64,10 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name", "price", "unit", "stock", "aliases")
-OPTIONAL_COLUMNS: tuple[str, ...] = ("sale_price", "image", "ocop_stars", "origin")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("sale_price", "image", "ocop_stars", "origin", "variant")
+# Columns a variant row shares with its product's row: left empty there.
+_PRODUCT_ONLY: tuple[str, ...] = ("unit", "image", "ocop_stars", "origin")
+MAX_VARIANTS = 50
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_NAME_LENGTH = 200
 MAX_UNIT_LENGTH = 20
@@ -76,6 +93,23 @@ class CatalogError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class VariantRow:
+    """One variant of a product: its key (``XANH``), name, aliases, price and stock."""
+
+    key: str
+    name: str
+    price: int
+    stock: int
+    aliases: tuple[str, ...] = ()
+    sale_price: int | None = None
+
+    @property
+    def price_now(self) -> int:
+        """What a buyer pays now for this variant (see :func:`chotdon.money.price_now`)."""
+        return price_now(self.price, self.sale_price)
+
+
+@dataclass(frozen=True, slots=True)
 class ProductRow:
     """One validated catalog row."""
 
@@ -89,11 +123,17 @@ class ProductRow:
     image: str | None = None
     ocop_stars: int | None = None
     origin: str = ""
+    variants: tuple[VariantRow, ...] = ()
 
     @property
     def price_now(self) -> int:
         """What a buyer pays now (see :func:`chotdon.money.price_now`)."""
         return price_now(self.price, self.sale_price)
+
+    def variant(self, key: str) -> VariantRow | None:
+        """The variant with this key (any spelling of it), if the product has it."""
+        wanted = normalize_variant_key(key)
+        return next((v for v in self.variants if v.key == wanted), None)
 
 
 def read_catalog(path: str | Path) -> list[ProductRow]:
@@ -165,13 +205,16 @@ def _validate_table(table: Sequence[Sequence[str]]) -> list[ProductRow]:
     unknown = [h for h in header if h and h not in COLUMNS]
     if unknown:
         raise CatalogError(f"unknown column(s) {', '.join(unknown)}", row=1)
-    products: list[ProductRow] = []
+    products: dict[str, ProductRow] = {}
     seen: dict[str, int] = {}
     start = table.index(rows[0]) + 2  # blank lines above the header still count as rows
     for number, raw in enumerate(table[start - 1 :], start=start):
         if not any(c.strip() for c in raw):
             continue
         record = {name: (raw[i].strip() if i < len(raw) else "") for i, name in enumerate(header)}
+        if record.get("variant", ""):
+            _add_variant(products, seen, record, number)
+            continue
         product = _validate_row(record, number)
         if product.code in seen:
             raise CatalogError(
@@ -180,8 +223,78 @@ def _validate_table(table: Sequence[Sequence[str]]) -> list[ProductRow]:
                 column="code",
             )
         seen[product.code] = number
-        products.append(product)
-    return products
+        products[product.code] = product
+    return list(products.values())
+
+
+def _add_variant(
+    products: dict[str, ProductRow], seen: dict[str, int], record: dict[str, str], row: int
+) -> None:
+    """Validate a variant row and attach it to its product (whose row came before)."""
+    code = normalize_code(record.get("code", ""))
+    product = products.get(code)
+    if product is None:
+        raise CatalogError(
+            f"variant of {code or '?'} before a row for the product {code or '?'} itself "
+            "(put the product's row, with an empty variant, first)",
+            row=row,
+            column="code",
+        )
+    key = normalize_variant_key(record["variant"])
+    if not is_valid_code(key):
+        raise CatalogError(
+            f"invalid variant '{record['variant'][:40]}' (letters and digits, "
+            f"up to {MAX_CODE_LENGTH}, e.g. xanh or 500g)",
+            row=row,
+            column="variant",
+        )
+    if product.variant(key) is not None:
+        raise CatalogError(f"duplicate variant {code}/{key}", row=row, column="variant")
+    if len(product.variants) >= MAX_VARIANTS:
+        raise CatalogError(
+            f"more than {MAX_VARIANTS} variants of {code}", row=row, column="variant"
+        )
+    for column in _PRODUCT_ONLY:
+        if record.get(column, "") and record[column] != str(getattr(product, column) or ""):
+            raise CatalogError(
+                f"{column} is the product's: leave it empty on a variant row",
+                row=row,
+                column=column,
+            )
+    products[code] = _replace_variants(
+        product, (*product.variants, _variant(record, key, product, row))
+    )
+
+
+def _variant(record: dict[str, str], key: str, product: ProductRow, row: int) -> VariantRow:
+    name = record.get("name", "") or key.lower()
+    if len(name) > MAX_NAME_LENGTH:
+        raise CatalogError(f"name is up to {MAX_NAME_LENGTH} characters", row=row, column="name")
+    price = _number(record, "price", row, parse_price, MAX_PRICE, required=False)
+    sale_price = _number(record, "sale_price", row, parse_price, MAX_PRICE, required=False)
+    if price is None:  # the product's price, and its sale unless the row sets one
+        price = product.price
+        sale_price = product.sale_price if sale_price is None else sale_price
+    if sale_price is not None and sale_price >= price:
+        raise CatalogError(
+            f"sale price {sale_price} must be below the price {price}", row=row, column="sale_price"
+        )
+    stock = _number(record, "stock", row, parse_whole, MAX_STOCK)
+    assert stock is not None  # required: _number raised otherwise
+    return VariantRow(
+        key=key,
+        name=name,
+        price=price,
+        stock=stock,
+        aliases=split_aliases(record.get("aliases", "")),
+        sale_price=sale_price,
+    )
+
+
+def _replace_variants(product: ProductRow, variants: tuple[VariantRow, ...]) -> ProductRow:
+    fields = {name: getattr(product, name) for name in ProductRow.__dataclass_fields__}
+    fields["variants"] = variants
+    return ProductRow(**fields)
 
 
 def _validate_row(record: dict[str, str], row: int) -> ProductRow:
@@ -292,7 +405,20 @@ def _row_values(p: ProductRow) -> list[str | int]:
         p.image or "",
         "" if p.ocop_stars is None else p.ocop_stars,
         p.origin,
+        "",
     ]
+
+
+def _variant_values(p: ProductRow, v: VariantRow) -> list[str | int]:
+    sale = "" if v.sale_price is None else v.sale_price
+    return [p.code, v.name, v.price, "", v.stock, "|".join(v.aliases), sale, "", "", "", v.key]
+
+
+def _table(rows: Iterable[ProductRow]) -> Iterator[list[str | int]]:
+    for p in rows:
+        yield _row_values(p)
+        for v in p.variants:
+            yield _variant_values(p, v)
 
 
 def rows_to_csv(rows: Iterable[ProductRow]) -> str:
@@ -300,8 +426,8 @@ def rows_to_csv(rows: Iterable[ProductRow]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for p in rows:
-        writer.writerow([safe_cell(v) for v in _row_values(p)])
+    for values in _table(rows):
+        writer.writerow([safe_cell(v) for v in values])
     return buffer.getvalue()
 
 
@@ -314,8 +440,8 @@ def rows_to_xlsx(rows: Iterable[ProductRow]) -> bytes:
     assert sheet is not None
     sheet.title = "catalog"
     sheet.append(list(COLUMNS))
-    for p in rows:
-        append_row(sheet, _row_values(p))
+    for values in _table(rows):
+        append_row(sheet, values)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

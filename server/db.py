@@ -63,6 +63,7 @@ __all__ = [
     "products",
     "review_decisions",
     "utcnow_iso",
+    "variants",
 ]
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ order_lines = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    Column("variant", String(16)),  # the variant's key (migration 5); None: the product
     Index("ix_order_lines_session", "session_id", "id"),
     Index("ix_order_lines_customer", "customer_id"),
 )
@@ -188,6 +190,27 @@ review_decisions = Table(
     Column("items", Text, nullable=False, default="[]"),
     Column("decided_at", String(32), nullable=False),
     Index("ix_review_decisions_comment", "comment_id"),
+)
+
+# A product's variants (colour, size, pack): their own name, aliases, price and stock.
+variants = Table(
+    "variants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "product_code",
+        String(16),
+        ForeignKey("products.code", ondelete="CASCADE", onupdate="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("aliases", Text, nullable=False, default="[]"),
+    Column("price", Integer, nullable=False),
+    Column("sale_price", Integer),
+    Column("stock", Integer, nullable=False, default=0),
+    Column("position", Integer, nullable=False, default=0),
+    UniqueConstraint("product_code", "key", name="uq_variant_key"),
 )
 
 _migrations = Table(
@@ -216,12 +239,21 @@ def _order_book_indexes(conn: Connection) -> None:
     )
 
 
+def _variants(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[variants])
+    # Databases made before migration 5 lack the column; new ones got it in migration 2.
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(order_lines)")}
+    if "variant" not in columns:
+        conn.exec_driver_sql("ALTER TABLE order_lines ADD COLUMN variant VARCHAR(16)")
+
+
 # Append only: a released migration is never edited, a new one is added.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "catalog, sessions, event log", _create(products, live_sessions, events, kv)),
     (2, "comments, customers, orders", _create(customers, comments, order_lines)),
     (3, "order book indexes", _order_book_indexes),
     (4, "review decisions", _create(review_decisions)),
+    (5, "product variants", _variants),
 ]
 
 

@@ -89,6 +89,7 @@ export class OverlayView {
           h("span", { class: "price" }, formatPrice(product.price_now, product.unit)),
           regular === null ? null : h("s", { class: "old-price" }, formatVnd(regular)),
         ),
+        variantList(product.variants),
         h(
           "div",
           { class: "card-meta" },
@@ -162,4 +163,23 @@ export class OverlayView {
     );
     this.countdown.classList.toggle("urgent", left <= 10);
   }
+}
+
+// A product's variants on the card: "Túi xanh 200.000 ₫", each with its own price
+// (the server's price_now) and greyed out once sold out.
+function variantList(variants) {
+  if (!variants || !variants.length) return null;
+  return h(
+    "ul",
+    { class: "card-variants" },
+    ...variants.map((v) =>
+      h(
+        "li",
+        { class: `variant${v.stock > 0 ? "" : " out"}`, dataset: { key: v.key } },
+        h("span", { class: "variant-name" }, v.name),
+        h("span", { class: "variant-price" }, formatVnd(v.price_now)),
+        v.stock > 0 ? null : h("span", { class: "variant-out" }, t("overlay.sold_out")),
+      ),
+    ),
+  );
 }

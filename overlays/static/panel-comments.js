@@ -41,7 +41,7 @@ function mountManualForm() {
 // -- one comment ---------------------------------------------------------------------
 
 function itemsText(items) {
-  return (items || []).map((i) => `${i.code} × ${i.qty === null ? t("panel.all") : formatQty(i.qty)}`).join(", ");
+  return (items || []).map((i) => `${i.code}${i.variant ? `/${i.variant}` : ""} × ${i.qty === null ? t("panel.all") : formatQty(i.qty)}`).join(", ");
 }
 
 function kindClass(c) {
@@ -106,7 +106,7 @@ function commentItem(c, shownId, extra = []) {
 function reviewItem(c, shownId) {
   const form = h("form", { class: "manual hidden" });
   const first = c.items[0] || {};
-  const code = h("input", { placeholder: t("panel.code"), value: first.code || "", maxlength: 17, autocomplete: "off" });
+  const code = h("input", { placeholder: t("panel.code"), value: first.variant ? `${first.code}/${first.variant}` : first.code || "", maxlength: 40, autocomplete: "off" });
   const qty = h("input", { type: "number", inputmode: "decimal", min: "0", step: "any", placeholder: t("panel.qty"), value: first.qty ?? 1 });
   form.append(code, qty, h("button", { type: "submit", class: "primary" }, t("panel.confirm_order")));
   form.addEventListener("submit", (event) => {

@@ -43,6 +43,23 @@ function renderSession(state) {
 
 // -- product grid ----------------------------------------------------------------
 
+// "Túi xanh · 200.000 ₫ · Còn 3" per variant, so helpers see which one runs out.
+function tileVariants(variants) {
+  if (!variants || !variants.length) return null;
+  return h(
+    "ul",
+    { class: "tile-variants", "aria-label": t("panel.variants") },
+    ...variants.map((v) =>
+      h(
+        "li",
+        { class: v.stock > 0 ? "" : "empty", dataset: { key: v.key } },
+        `${v.name} · ${formatVnd(v.price_now)} · `,
+        v.stock > 0 ? t("overlay.stock_left", { n: v.stock }) : t("overlay.sold_out"),
+      ),
+    ),
+  );
+}
+
 function renderGrid(live, state) {
   const tiles = Object.values(state.products)
     .sort((a, b) => a.position - b.position || a.code.localeCompare(b.code))
@@ -74,6 +91,7 @@ function tile(live, product, pinned) {
         regular === null ? null : h("s", { class: "tile-old-price" }, formatVnd(regular)),
       ),
       h("span", { class: "tile-stock" }, product.stock > 0 ? t("overlay.stock_left", { n: product.stock }) : t("overlay.sold_out")),
+      tileVariants(product.variants),
     ),
     h("button", { class: "tile-edit", type: "button", "aria-label": t("panel.edit"), dataset: { code: product.code } }, "✎"),
   );
@@ -107,6 +125,8 @@ function openEditor(product) {
   $("edit-price").value = product.price;
   $("edit-sale").value = product.sale_price ?? "";
   $("edit-stock").value = product.stock;
+  // A product with variants has the sum of their stock: each variant's is set on its own.
+  $("edit-stock").disabled = Boolean(product.variants && product.variants.length);
   $("editor-error").textContent = "";
   $("editor").showModal();
 }
@@ -126,7 +146,7 @@ async function saveEdit(live, code) {
     const args = { code, price, sale_price: sale, clear_sale_price: sale === null };
     if (!(await live.command("price", args)).ok) return false;
   }
-  if (stock !== product.stock) {
+  if (stock !== product.stock && !$("edit-stock").disabled) {
     if (!(await live.command("stock", { code, stock })).ok) return false;
   }
   return true;

@@ -42,7 +42,7 @@ function lineRow(line) {
   return h(
     "li",
     { class: `line status-${line.status}` },
-    `${line.code} ${line.name} × ${formatQty(line.qty)} ${line.unit} · ${formatVnd(line.amount)} · `,
+    `${line.code} ${line.name}${line.variant_name ? ` · ${line.variant_name}` : ""} × ${formatQty(line.qty)} ${line.unit} · ${formatVnd(line.amount)} · `,
     h("b", {}, t(`order.${line.status}`)),
     promote ? " " : null,
     promote,

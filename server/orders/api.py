@@ -111,8 +111,9 @@ def get_comment(ctx: Helper, comment_id: int) -> dict[str, Any]:
 
 
 class ItemBody(BaseModel):
-    code: str = Field(min_length=1, max_length=17)
+    code: str = Field(min_length=1, max_length=40)  # "B6" or "B6/XANH"
     qty: float | None = Field(default=None, gt=0, le=MAX_QTY)
+    variant: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class ConfirmBody(BaseModel):
@@ -122,7 +123,7 @@ class ConfirmBody(BaseModel):
 
 @router.post("/api/comments/{comment_id}/confirm")
 async def confirm_comment(ctx: Helper, comment_id: int, body: ConfirmBody) -> dict[str, Any]:
-    items = None if body.items is None else [ItemIn(i.code, i.qty) for i in body.items]
+    items = None if body.items is None else [ItemIn(i.code, i.qty, i.variant) for i in body.items]
     status = await ctx.orders.confirm(comment_id, items, body.intent)
     return {"ok": True, "status": status}
 

@@ -4,8 +4,10 @@ Stock is reserved with one conditional statement,
 ``UPDATE products SET stock = stock - :q WHERE code = :c AND stock >= :q``, and the
 row count says whether it worked: SQLite runs writers one at a time, so two
 buyers racing for the last kilo can never both get it, whatever process or
-thread they come from. An order that does not fit goes to the waitlist and
-reserves nothing.
+thread they come from. A product with variants keeps its stock per variant, so a
+line for ``B2/XANH`` reserves from the ``variants`` row with the same statement
+shape, and a line for such a product must name its variant. An order that does not
+fit goes to the waitlist and reserves nothing.
 
 Stock is counted in whole units while buyers may order half a kilo, so a line
 reserves ``ceil(qty)`` units (and gives back the same on cancel): we may
@@ -24,9 +26,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from chotdon.codes import split_variant_id, variant_id
 from chotdon.limits import MAX_QTY
 from chotdon.money import price_now
-from server.db import customers, order_lines, products, utcnow_iso
+from server.db import customers, order_lines, products, utcnow_iso, variants
 from server.errors import Conflict, InvalidInput, NotFound
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "cancel_lines",
     "create_lines",
     "mask_nickname",
+    "needs_variant",
     "product_rows",
     "promote_waitlist",
     "reserve",
@@ -68,6 +72,7 @@ def mask_nickname(nickname: str) -> str:
 class LineSpec:
     code: str
     qty: float
+    variant: str | None = None  # the variant's key, for a product that has variants
 
 
 @dataclass
@@ -88,7 +93,10 @@ class Changes:
         self.codes.add(code)
         self.sold[code] = round(self.sold.get(code, 0.0) + qty, 3)
         # The line's unit price rides along so the log alone gives revenue (chotdon.stats).
-        self.events.append(("order_created", {"code": code, "qty": qty, "price": price}))
+        data: dict[str, Any] = {"code": code, "qty": qty, "price": price}
+        if product.get("variant"):
+            data["variant"] = product["variant"]  # the variant's key, as on the order line
+        self.events.append(("order_created", data))
         entry = {
             "nickname": mask_nickname(nickname) if self.mask else nickname,
             "qty": qty,
@@ -126,27 +134,73 @@ _RELEASE = (
     .values(stock=products.c.stock + bindparam("n"), updated_at=bindparam("t"))
 )
 _INSERT_LINE = order_lines.insert()
+_VARIANT = (variants.c.product_code == bindparam("c")) & (variants.c.key == bindparam("v"))
+_RESERVE_VARIANT = (
+    update(variants)
+    .where(_VARIANT, variants.c.stock >= bindparam("n"))
+    .values(stock=variants.c.stock - bindparam("n"))
+)
+_RELEASE_VARIANT = update(variants).where(_VARIANT).values(stock=variants.c.stock + bindparam("n"))
 
 
 _PRODUCT_ROWS = select(
     products.c.code, products.c.name, products.c.unit, products.c.price,
     products.c.sale_price, products.c.stock,
 ).where(products.c.code.in_(bindparam("codes", expanding=True)))  # fmt: skip
+_VARIANT_ROWS = select(
+    variants.c.product_code, variants.c.key, variants.c.name, variants.c.price,
+    variants.c.sale_price,
+).where(variants.c.product_code.in_(bindparam("codes", expanding=True)))  # fmt: skip
 
 
 def product_rows(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
-    rows = conn.execute(_PRODUCT_ROWS, {"codes": sorted(set(codes))})
-    return {r.code: dict(r._mapping) for r in rows}
+    """Products by code; ``variants`` maps each variant's key to its name and prices."""
+    wanted = sorted(set(codes))
+    found = {
+        r.code: {**r._mapping, "variants": {}}
+        for r in conn.execute(_PRODUCT_ROWS, {"codes": wanted})
+    }
+    for v in conn.execute(_VARIANT_ROWS, {"codes": wanted}):
+        found[v.product_code]["variants"][v.key] = dict(v._mapping)
+    return found
 
 
-def reserve(conn: Connection, code: str, qty: float) -> bool:
-    """Take ``units(qty)`` from stock if there is that much; False if not."""
+def needs_variant(known: dict[str, dict[str, Any]], specs: Iterable[LineSpec]) -> bool:
+    """Does a line name no variant (or an unknown one) of a product that has variants?"""
+    for spec in specs:
+        own = known.get(spec.code, {}).get("variants") or {}
+        if (own or spec.variant is not None) and spec.variant not in own:
+            return True
+    return False
+
+
+def reserve(conn: Connection, code: str, qty: float, variant: str | None = None) -> bool:
+    """Take ``units(qty)`` from stock (the variant's, if any) if there is that much."""
+    if variant is not None:
+        result = conn.execute(_RESERVE_VARIANT, {"c": code, "v": variant, "n": units(qty)})
+        if result.rowcount == 1:  # the product's updated_at says "stock changed"
+            conn.execute(
+                update(products).where(products.c.code == code).values(updated_at=utcnow_iso())
+            )
+        return result.rowcount == 1
     result = conn.execute(_RESERVE, {"c": code, "n": units(qty), "t": utcnow_iso()})
     return result.rowcount == 1
 
 
-def release(conn: Connection, code: str, qty: float) -> None:
+def release(conn: Connection, code: str, qty: float, variant: str | None = None) -> None:
+    if variant is not None:
+        conn.execute(_RELEASE_VARIANT, {"c": code, "v": variant, "n": units(qty)})
+        return
     conn.execute(_RELEASE, {"c": code, "n": units(qty), "t": utcnow_iso()})
+
+
+def _priced(product: dict[str, Any], variant: str | None) -> tuple[dict[str, Any], int]:
+    """The product as the ticker names it (with the variant) and the price a buyer pays."""
+    own = product.get("variants", {}).get(variant) if variant is not None else None
+    if own is None:
+        return product, price_now(product["price"], product["sale_price"])
+    named = {**product, "name": f"{product['name']} · {own['name']}", "variant": variant}
+    return named, price_now(own["price"], own["sale_price"])
 
 
 def create_lines(
@@ -168,7 +222,7 @@ def create_lines(
     ``rows`` given: the lines are appended to it, for the caller to insert many at
     once (one ``executemany`` per batch of comments), instead of one by one.
     """
-    if known is None or any(s.code not in known for s in specs):
+    if known is None or any(s.code not in known or "variants" not in known[s.code] for s in specs):
         known = product_rows(conn, (s.code for s in specs))
     statuses: list[str] = []
     for spec in specs:
@@ -177,14 +231,21 @@ def create_lines(
             raise NotFound(f"no product with code {spec.code}", field="code")
         if not 0 < spec.qty <= MAX_QTY:
             raise InvalidInput(f"quantity {spec.qty} for {spec.code} is out of range", field="qty")
-        ok = reserve(conn, spec.code, spec.qty)
+        if needs_variant(known, [spec]):
+            raise InvalidInput(
+                f"{variant_id(spec.code, spec.variant)}: pick one of {spec.code}'s variants "
+                f"({', '.join(product['variants']) or 'it has none'})",
+                field="variant",
+            )
+        ok = reserve(conn, spec.code, spec.qty, spec.variant)
         status = "pending" if ok else "waitlist"
-        price = price_now(product["price"], product["sale_price"])
+        product, price = _priced(product, spec.variant)
         row = {
             "session_id": session_id,
             "customer_id": customer_id,
             "comment_id": comment_id,
             "code": spec.code,
+            "variant": spec.variant,
             "qty": spec.qty,
             "unit_price": price,
             "status": status,
@@ -212,14 +273,16 @@ def cancel_lines(conn: Connection, changes: Changes, lines: Sequence[Any]) -> in
     for line in lines:
         reserved = line.status in RESERVING
         if reserved:
-            release(conn, line.code, line.qty)
+            release(conn, line.code, line.qty, line.variant)
         _set_line(conn, line.id, status="cancelled")
         changes.cancelled(line.code, line.qty, reserved, line.unit_price)
         changes.customers.add(line.customer_id)
     return len(lines)
 
 
-def _active_lines(conn: Connection, customer_id: int, code: str | None = None) -> list[Any]:
+def _active_lines(
+    conn: Connection, customer_id: int, code: str | None = None, variant: str | None = None
+) -> list[Any]:
     query = (
         select(order_lines)
         .where(order_lines.c.customer_id == customer_id, order_lines.c.status.in_(ACTIVE))
@@ -227,6 +290,8 @@ def _active_lines(conn: Connection, customer_id: int, code: str | None = None) -
     )
     if code is not None:
         query = query.where(order_lines.c.code == code)
+    if variant is not None:
+        query = query.where(order_lines.c.variant == variant)
     return list(conn.execute(query))
 
 
@@ -234,6 +299,7 @@ def cancel_for_customer(
     conn: Connection, changes: Changes, customer_id: int, items: Sequence[tuple[str, float | None]]
 ) -> int:
     """A buyer's cancel: no items = their latest order; ``qty`` None = all of that product.
+    A code written ``B6/XANH`` cancels only that variant's lines.
 
     Returns the number of lines touched (0: there was nothing to cancel).
     """
@@ -252,7 +318,8 @@ def cancel_for_customer(
 def _cancel_product(
     conn: Connection, changes: Changes, customer_id: int, code: str, qty: float | None
 ) -> int:
-    lines = _active_lines(conn, customer_id, code)
+    code, variant = split_variant_id(code)
+    lines = _active_lines(conn, customer_id, code, variant)
     if qty is None:
         return cancel_lines(conn, changes, lines)
     left, touched = qty, 0
@@ -267,7 +334,9 @@ def _cancel_product(
         reserved = line.status in RESERVING
         if reserved:  # give back only the whole units freed
             freed = units(line.qty) - units(remaining)
-            if freed:
+            if freed and line.variant is not None:
+                conn.execute(_RELEASE_VARIANT, {"c": code, "v": line.variant, "n": freed})
+            elif freed:
                 conn.execute(
                     update(products)
                     .where(products.c.code == code)
@@ -297,10 +366,15 @@ def promote_waitlist(
     product = product_rows(conn, [code]).get(code)
     moved = 0
     for line in list(conn.execute(query)):
-        if product is None or not reserve(conn, code, line.qty):
+        if product is None:
             break
+        if not reserve(conn, code, line.qty, line.variant):
+            if line.variant is None:
+                break
+            continue  # another variant of the product may still have stock
         _set_line(conn, line.id, status="pending")
-        changes.ordered(code, line.qty, line.nickname, product, line.unit_price)
+        named, _ = _priced(product, line.variant)
+        changes.ordered(code, line.qty, line.nickname, named, line.unit_price)
         changes.customers.add(line.customer_id)
         moved += 1
     return moved

@@ -50,8 +50,8 @@ STATUS_VI = {
 }
 LINE_HEADERS = (
     "Mã dòng", "Thời gian", "Người mua", "Tài khoản", "Nền tảng", "Số điện thoại",
-    "Địa chỉ", "Mã SP", "Tên sản phẩm", "Đơn vị", "Số lượng", "Đơn giá", "Thành tiền",
-    "Trạng thái", "Bom hàng",
+    "Địa chỉ", "Mã SP", "Tên sản phẩm", "Phân loại", "Đơn vị", "Số lượng", "Đơn giá",
+    "Thành tiền", "Trạng thái", "Bom hàng",
 )  # fmt: skip
 BUYER_HEADERS = (
     "Người mua", "Tài khoản", "Nền tảng", "Số điện thoại", "Địa chỉ", "Ghi chú",
@@ -80,11 +80,12 @@ def line_rows(book: Sequence[dict[str, Any]]) -> list[Row]:
             rows.append([
                 line["id"], line["created_at"], buyer["nickname"], buyer["handle"],
                 buyer["platform"], buyer["phone"] or "", buyer["address"], line["code"],
-                line["name"], line["unit"], _qty(line["qty"]), line["unit_price"], amount,
+                line["name"], line.get("variant_name") or "", line["unit"], _qty(line["qty"]),
+                line["unit_price"], amount,
                 STATUS_VI.get(line["status"], line["status"]), "Có" if buyer["bom"] else "",
             ])  # fmt: skip
     rows.sort(key=lambda r: r[0])
-    rows.append([TOTAL_LABEL, *[""] * 11, total, "", ""])
+    rows.append([TOTAL_LABEL, *[""] * 12, total, "", ""])
     return rows
 
 
@@ -93,7 +94,7 @@ def buyer_rows(book: Sequence[dict[str, Any]]) -> list[Row]:
     rows: list[Row] = []
     for buyer in book:
         owed = [ln for ln in buyer["lines"] if _owed(ln)]
-        summary = "; ".join(f"{ln['code']} {ln['name']} × {_qty(ln['qty'])}" for ln in owed)
+        summary = "; ".join(f"{ln['code']} {_named(ln)} × {_qty(ln['qty'])}" for ln in owed)
         statuses = sorted({STATUS_VI.get(ln["status"], ln["status"]) for ln in buyer["lines"]})
         rows.append([
             buyer["nickname"], buyer["handle"], buyer["platform"], buyer["phone"] or "",
@@ -102,6 +103,12 @@ def buyer_rows(book: Sequence[dict[str, Any]]) -> list[Row]:
         ])  # fmt: skip
     rows.append([TOTAL_LABEL, *[""] * 7, sum(b["total"] for b in book), "", ""])
     return rows
+
+
+def _named(line: dict[str, Any]) -> str:
+    """ "Măng khô Bắc Kạn (Túi 500g)": the product, and its variant when the line has one."""
+    variant = line.get("variant_name")
+    return f"{line['name']} ({variant})" if variant else str(line["name"])
 
 
 def to_csv(headers: Sequence[str], rows: Iterable[Row]) -> bytes:
@@ -162,7 +169,7 @@ def _slip(buyer: dict[str, Any]) -> str:
     e = html.escape
     owed = [ln for ln in buyer["lines"] if _owed(ln)]
     rows = "\n".join(
-        f"<tr><td>{e(ln['code'])}</td><td>{e(ln['name'])}</td>"
+        f"<tr><td>{e(ln['code'])}</td><td>{e(_named(ln))}</td>"
         f"<td class=num>{e(str(_qty(ln['qty'])))} {e(ln['unit'])}</td>"
         f"<td class=num>{e(format_vnd(ln['unit_price']))}</td>"
         f"<td class=num>{e(format_vnd(ln['amount']))}</td></tr>"

@@ -26,11 +26,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from chotdon.codes import variant_id
 from chotdon.limits import MAX_QTY
 from server.comments import CommentIn
 from server.db import comments, customers, order_lines, utcnow_iso
 
-from .book import Changes, LineSpec, cancel_for_customer, create_lines, product_rows
+from .book import Changes, LineSpec, cancel_for_customer, create_lines, needs_variant, product_rows
 from .parsing import Parsed
 
 __all__ = ["REPEAT_WINDOW", "Stored", "decide", "store_batch"]
@@ -272,6 +273,7 @@ _UPDATE_BUYER = (
 )
 _RECENT = select(
     order_lines.c.customer_id, order_lines.c.comment_id, order_lines.c.code, order_lines.c.qty,
+    order_lines.c.variant,
 ).where(
     order_lines.c.customer_id.in_(bindparam("ids", expanding=True)),
     order_lines.c.created_at >= bindparam("since"),
@@ -307,19 +309,24 @@ class _Orders:
         if customer_ids:
             query = self.conn.execute(_RECENT, {"ids": sorted(customer_ids), "since": self.since})
             fresh: dict[int, dict[Any, list[tuple[str, float]]]] = {c: {} for c in customer_ids}
-            for customer_id, comment_id, code, qty in query:
-                fresh[customer_id].setdefault(comment_id, []).append((code, round(qty, 3)))
+            for customer_id, comment_id, code, qty, variant in query:
+                line = (variant_id(code, variant), round(qty, 3))
+                fresh[customer_id].setdefault(comment_id, []).append(line)
             self.recent.update(fresh)
 
     def act(self, new: _New, action: str) -> str:
         if action == "cancel":
             self.flush()  # the cancel reads the buyer's lines from the database
-            specs = [(i.code, i.qty) for i in new.parsed.items]
+            specs = [(variant_id(i.code, i.variant), i.qty) for i in new.parsed.items]
             self.recent.pop(new.customer_id, None)  # lines change: read them again if needed
             touched = cancel_for_customer(self.conn, self.changes, new.customer_id, specs)
             return "cancelled" if touched else "no_match"
-        lines = [LineSpec(i.code, float(i.qty or 0)) for i in new.parsed.items]
-        wanted = sorted((s.code, round(s.qty, 3)) for s in lines)
+        lines = [LineSpec(i.code, float(i.qty or 0), i.variant) for i in new.parsed.items]
+        if any(s.code not in self.products for s in lines):
+            self.products.update(product_rows(self.conn, (s.code for s in lines)))
+        if needs_variant(self.products, lines):  # which bag? a helper asks, never a guess
+            return "review"
+        wanted = sorted((variant_id(s.code, s.variant), round(s.qty, 3)) for s in lines)
         recent = self._recent(new.customer_id)
         if any(sorted(items) == wanted for items in recent.values()):
             return "duplicate"

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chotdon.catalog import ProductRow
+from chotdon.catalog import ProductRow, VariantRow
 from server.parse import Item, Parser, ParseResult
 
 __all__ = ["INTENTS", "Parsed", "ParserCache", "catalog_key", "to_parsed"]
@@ -27,7 +27,9 @@ __all__ = ["INTENTS", "Parsed", "ParserCache", "catalog_key", "to_parsed"]
 logger = logging.getLogger(__name__)
 
 INTENTS = ("order", "cancel", "question", "other")
-CatalogKey = tuple[tuple[str, str, str, tuple[str, ...]], ...]
+# (code, name, unit, aliases, variants as (key, name, aliases)) per product.
+VariantKey = tuple[tuple[str, str, tuple[str, ...]], ...]
+CatalogKey = tuple[tuple[str, str, str, tuple[str, ...], VariantKey], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,10 @@ def catalog_key(products: Iterable[Mapping[str, Any]]) -> CatalogKey:
                 str(p["name"]),
                 str(p.get("unit") or ""),
                 tuple(str(a) for a in p.get("aliases") or ()),
+                tuple(
+                    (str(v["key"]), str(v["name"]), tuple(str(a) for a in v.get("aliases") or ()))
+                    for v in p.get("variants") or ()
+                ),
             )
             for p in products
         )
@@ -73,8 +79,16 @@ class ParserCache:
         if key == self._key and self._parser is not None:
             return self._parser
         rows = [
-            ProductRow(code=code, name=name, price=0, unit=unit, stock=0, aliases=aliases)
-            for code, name, unit, aliases in key
+            ProductRow(
+                code=code,
+                name=name,
+                price=0,
+                unit=unit,
+                stock=0,
+                aliases=aliases,
+                variants=tuple(VariantRow(k, n, 0, 0, a) for k, n, a in own),
+            )
+            for code, name, unit, aliases, own in key
         ]
         self._parser = Parser(rows)
         self._key = key

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Select, select
 
-from server.db import comments, customers, order_lines, products
+from server.db import comments, customers, order_lines, products, variants
 from server.errors import NotFound
 
 __all__ = [
@@ -116,10 +116,16 @@ def order_lines_view(
             order_lines,
             products.c.name.label("product_name"),
             products.c.unit.label("product_unit"),
+            variants.c.name.label("variant_name"),
             customers.c.nickname.label("buyer_nickname"),
         )
         .join(customers, customers.c.id == order_lines.c.customer_id)
         .outerjoin(products, products.c.code == order_lines.c.code)
+        .outerjoin(
+            variants,
+            (variants.c.product_code == order_lines.c.code)
+            & (variants.c.key == order_lines.c.variant),
+        )
         .order_by(order_lines.c.id)
     )
     if scope == "open":
@@ -137,6 +143,9 @@ def order_lines_view(
             "code": r.code,
             "name": r.product_name or r.code,
             "unit": r.product_unit or "",
+            # The variant's key ("XANH") and name ("Túi xanh"); None for a plain product.
+            "variant": r.variant,
+            "variant_name": (r.variant_name or r.variant) if r.variant else None,
             "qty": r.qty,
             "unit_price": r.unit_price,
             "amount": round(r.qty * r.unit_price),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, select, update
 
-from chotdon.codes import normalize_code
+from chotdon.codes import normalize_code, normalize_variant_key, split_variant_id, variant_id
 from chotdon.limits import MAX_QTY
 from server import catalog
 from server.comments import CommentIn
@@ -55,6 +55,7 @@ _ACTED = ("ordered", "waitlist", "confirmed", "cancelled")
 class ItemIn:
     code: str
     qty: float | None
+    variant: str | None = None  # the variant's key, for a product that has variants
 
 
 class OrderService:
@@ -127,7 +128,10 @@ class OrderService:
             wanted = (
                 list(items)
                 if items is not None
-                else [ItemIn(i["code"], i.get("qty")) for i in parse.get("items", [])]
+                else [
+                    ItemIn(i["code"], i.get("qty"), i.get("variant"))
+                    for i in parse.get("items", [])
+                ]
             )
             status = _confirmed(conn, changes, row, action, wanted, self._session_id())
             # The helper's answer becomes a labelled example (chotdon parse --export-decisions).
@@ -303,6 +307,10 @@ def _comment(conn: Connection, comment_id: int) -> Any:
     return row
 
 
+def _key(variant: str | None) -> str | None:
+    return normalize_variant_key(variant) if variant else None
+
+
 def _confirmed(
     conn: Connection,
     changes: Changes,
@@ -311,9 +319,8 @@ def _confirmed(
     items: Sequence[ItemIn],
     session_id: int | None,
 ) -> str:
-    codes = [normalize_code(i.code) for i in items]
     if intent == "cancel":
-        pairs = [(code, i.qty) for code, i in zip(codes, items, strict=True)]
+        pairs = [(variant_id(normalize_code(i.code), _key(i.variant)), i.qty) for i in items]
         return (
             "cancelled"
             if cancel_for_customer(conn, changes, row.customer_id, pairs)
@@ -324,10 +331,13 @@ def _confirmed(
     if not items:
         raise InvalidInput("an order needs at least one item", field="items")
     specs = []
-    for code, item in zip(codes, items, strict=True):
+    for item in items:
+        # "B6/XANH" typed in the panel's code box, or the variant given on its own.
+        code, variant = split_variant_id(item.code)
         if item.qty is None or not 0 < item.qty <= MAX_QTY:
             raise InvalidInput(f"quantity for {code} must be above 0", field="qty")
-        specs.append(LineSpec(code, float(item.qty)))
+        variant = _key(item.variant) or variant
+        specs.append(LineSpec(code, float(item.qty), variant))
     nickname = row.nickname
     create_lines(
         conn, changes, customer_id=row.customer_id, nickname=nickname, comment_id=row.id,

@@ -22,17 +22,37 @@ from typing import Literal, Protocol
 
 from chotdon.codes import normalize_code
 from server.parse.lexicon import word_matches
-from server.parse.normalise import Token, fold
+from server.parse.normalise import Token, fold, tokenize
 
-__all__ = ["CatalogEntry", "CatalogLike", "Mention", "ProductMatcher", "edit_distance"]
+__all__ = [
+    "CatalogEntry",
+    "CatalogLike",
+    "Mention",
+    "ProductMatcher",
+    "VariantHit",
+    "VariantIndex",
+    "VariantLike",
+    "edit_distance",
+]
 
-MatchHow = Literal["code", "alias", "accent", "fuzzy", "unknown"]
+MatchHow = Literal["code", "alias", "accent", "fuzzy", "unknown", "variant"]
 
 # Letters that start code-shaped tokens worth flagging when not in the catalog;
 # others (x2, k5, h8, g7…) are multipliers, money, hours or grams.
 _UNKNOWN_CODE = r"(?<![a-z0-9])#?[abcdf][0-9]{1,2}(?![0-9])"
 _FUZZY_MIN_LEN = 5
 _CACHE_LIMIT = 4096
+
+
+class VariantLike(Protocol):
+    """What the parser needs from a variant (``chotdon.catalog.VariantRow`` fits)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
 
 
 class CatalogLike(Protocol):
@@ -67,6 +87,7 @@ class Mention:
     end: int
     how: MatchHow
     distance: int = 0
+    variant: str | None = None  # the variant's key ("XANH"), when one was named
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,3 +263,71 @@ class ProductMatcher:
             self._fuzzy_cache.clear()
         self._fuzzy_cache[compact] = best
         return best
+
+
+@dataclass(frozen=True, slots=True)
+class VariantHit:
+    """A variant name or alias in tokens ``[start, end)``: the (code, key) pairs it names."""
+
+    start: int
+    end: int
+    owners: tuple[tuple[str, str], ...]
+
+
+class VariantIndex:
+    """Variant names and aliases ("túi xanh", "xanh", "hộp 500g", "500g"), longest first.
+
+    Phrases are tokenized like comments (``500g`` is the number 500 then ``g``), and
+    words agree on diacritics when the buyer typed any (``vang`` may be ``vàng``, but
+    ``vàng`` is never ``văng``). One phrase may name variants of several products
+    ("xanh"); the parser picks the product from the comment or the pinned one.
+    """
+
+    def __init__(self, catalog: Iterable[CatalogLike], pattern: re.Pattern[str]) -> None:
+        found: dict[tuple[str, ...], tuple[tuple[Token, ...], list[tuple[str, str]]]] = {}
+        for entry in catalog:
+            code = normalize_code(entry.code)
+            for variant in getattr(entry, "variants", ()):
+                for text in (variant.name, *variant.aliases):
+                    words = tuple(tokenize(text, pattern))
+                    if not words or any(t.kind == "sym" for t in words):
+                        continue
+                    _, owners = found.setdefault(tuple(t.fold for t in words), (words, []))
+                    if (code, variant.key) not in owners:
+                        owners.append((code, variant.key))
+        self._index: dict[str, list[tuple[tuple[Token, ...], tuple[tuple[str, str], ...]]]] = {}
+        for words, owners in found.values():
+            self._index.setdefault(words[0].fold, []).append((words, tuple(owners)))
+        for options in self._index.values():
+            options.sort(key=lambda o: len(o[0]), reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self._index)
+
+    def find(self, tokens: Sequence[Token], blocked: set[int]) -> list[VariantHit]:
+        """Variant phrases in ``tokens``, left to right, avoiding ``blocked`` indexes."""
+        hits: list[VariantHit] = []
+        i = 0
+        while i < len(tokens):
+            hit = None if i in blocked else self._hit_at(tokens, i, blocked)
+            if hit is None:
+                i += 1
+                continue
+            hits.append(hit)
+            i = hit.end
+        return hits
+
+    def _hit_at(self, tokens: Sequence[Token], i: int, blocked: set[int]) -> VariantHit | None:
+        for words, owners in self._index.get(tokens[i].fold, ()):
+            end = i + len(words)
+            if end > len(tokens) or any(k in blocked for k in range(i, end)):
+                continue
+            if all(_same_word(t, w) for t, w in zip(tokens[i:end], words, strict=True)):
+                return VariantHit(i, end, owners)
+        return None
+
+
+def _same_word(token: Token, word: Token) -> bool:
+    if token.kind == "word" and word.kind == "word":
+        return word_matches(token, word.low, word.fold)
+    return token.kind == word.kind and token.fold == word.fold

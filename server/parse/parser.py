@@ -13,12 +13,16 @@ The intent comes from the cues in a fixed order (cancel, question, past event,
 negation, order) because a wrong order costs a parcel sent and returned: anything
 that asks, tells a story or says "no" is not an order. Items pair products with
 quantities inside comma/"và"-separated segments; a quantity with no product goes
-to the pinned product. Confidence starts at 1 and every doubt multiplies it down,
+to the pinned product. A variant's name or alias ("túi xanh", "500g") names that
+variant of the product next to it, of the pinned product, or of the one product
+that has it; an order for a product with variants that names none goes to a
+helper. Confidence starts at 1 and every doubt multiplies it down,
 so the order book can send doubtful comments to a helper.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
@@ -27,7 +31,7 @@ from typing import Any, Literal
 
 from chotdon.codes import normalize_code
 from server.parse import lexicon as lx
-from server.parse.matcher import CatalogLike, Mention, ProductMatcher
+from server.parse.matcher import CatalogLike, Mention, ProductMatcher, VariantHit, VariantIndex
 from server.parse.normalise import Token, build_pattern, tokenize
 from server.parse.numbers import Unit, read_amount, read_half, read_unit, unit_for_name
 from server.parse.phones import PHONE_PATTERN, normalise_phone
@@ -55,10 +59,12 @@ _REPORTED = frozenset({"la", "xem"})
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One ordered (or cancelled) product; ``qty`` None = all of it (cancels only)."""
+    """One ordered (or cancelled) product; ``qty`` None = all of it (cancels only);
+    ``variant`` is the variant's key ("XANH") when the comment named one."""
 
     code: str
     qty: float | None
+    variant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +93,7 @@ class ParseResult:
         return {
             "id": id,
             "intent": self.intent,
-            "items": [{"code": i.code, "qty": _json_qty(i.qty)} for i in self.items],
+            "items": [_json_item(i) for i in self.items],
             "phone": self.phone,
             "confidence": round(self.confidence, 3),
             "evidence": [
@@ -95,6 +101,13 @@ class ParseResult:
                 for e in self.evidence
             ],
         }
+
+
+def _json_item(item: Item) -> dict[str, Any]:
+    data: dict[str, Any] = {"code": item.code, "qty": _json_qty(item.qty)}
+    if item.variant is not None:  # only then: files without variants read as before
+        data["variant"] = item.variant
+    return data
 
 
 def _json_qty(qty: float | None) -> int | float | None:
@@ -163,6 +176,8 @@ class Parser:
         self._units = {normalize_code(e.code): unit_for_name(e.unit) for e in entries}
         self._names = {normalize_code(e.code): e.name for e in entries}
         self._pattern = build_pattern(PHONE_PATTERN, self._matcher.code_pattern)
+        self._variants = VariantIndex(entries, self._pattern)
+        self._has_variants = {normalize_code(e.code) for e in entries if getattr(e, "variants", ())}
 
     def parse(self, text: str, *, pinned: str | None = None) -> ParseResult:
         """Read one comment; ``pinned`` is the code of the product on screen, if any."""
@@ -171,10 +186,14 @@ class Parser:
         _address(scan)
         blocked = {k for i, j in lx.NOT_ORDERS.find(scan.tokens) for k in range(i, j)}
         mentions = self._mentions(scan, blocked | scan.used)
+        if self._variants:
+            mentions = self._variant_mentions(scan, mentions, blocked, pinned)
         qtys = self._quantities(scan, mentions)
         cues = _find_cues(scan, mentions, qtys)
         pinned_code = self._pinned(scan, pinned)
         intent, items, confidence = self._decide(scan, cues, mentions, qtys, pinned_code)
+        if intent == "order" and self._variant_missing(scan, items):
+            confidence = min(confidence, REVIEW_CAP)  # correctness first: a helper picks it
         unreadable = unreadable_quantity(scan.tokens) if items else None
         if unreadable is not None:  # a helper reads it; never an automatic order of 1
             scan.note("qty", unreadable[0], unreadable[0] + 1, unreadable[1])
@@ -207,6 +226,25 @@ class Parser:
         for m in found:
             scan.note(*_mention_evidence(m, self._names))
         return found
+
+    def _variant_mentions(
+        self, scan: _Scan, mentions: list[Mention], blocked: set[int], pinned: str | None
+    ) -> list[Mention]:
+        """Attach each variant named ("B2 xanh", "túi xanh", "500g") to its product."""
+        found = list(mentions)
+        pinned_code = normalize_code(pinned) if isinstance(pinned, str) and pinned else None
+        for hit in self._variants.find(scan.tokens, blocked | scan.used):
+            if not _attach_variant(found, hit, pinned_code):
+                continue
+            scan.used.update(range(hit.start, hit.end))
+            scan.note("variant", hit.start, hit.end, _variant_note(found, hit))
+        return sorted(found, key=lambda m: m.start)
+
+    def _variant_missing(self, scan: _Scan, items: list[Item]) -> bool:
+        missing = [i.code for i in items if i.variant is None and i.code in self._has_variants]
+        for code in missing:
+            scan.evidence.append(Evidence("variant", 0, 0, "", f"{code}: which variant?"))
+        return bool(missing)
 
     def _pinned(self, scan: _Scan, pinned: str | None) -> str | None:
         if not pinned or not isinstance(pinned, str):
@@ -315,10 +353,11 @@ class Parser:
         code = mention.code if mention is not None else pinned
         if code is None:
             return None
-        value, score = self._item_qty(code, qty)
+        variant = mention.variant if mention is not None else None
+        value, score = self._item_qty(code, qty, variant=variant is not None)
         if mention is None:
             scan.evidence.append(Evidence("pinned", 0, 0, "", f"{code} on screen"))
-        return Item(code, value), score * _product_score(mention, bool(cues.verbs))
+        return Item(code, value, variant), score * _product_score(mention, bool(cues.verbs))
 
     def _bare_order(
         self, scan: _Scan, cues: _Cues, pinned: str | None
@@ -331,12 +370,15 @@ class Parser:
         scan.evidence.append(Evidence("pinned", 0, 0, "", f"{pinned} on screen"))
         return "order", [Item(pinned, 1.0)], 0.85 * (0.6 if cues.variant else 1.0)
 
-    def _item_qty(self, code: str, qty: _Qty | None) -> tuple[float, float]:
+    def _item_qty(
+        self, code: str, qty: _Qty | None, *, variant: bool = False
+    ) -> tuple[float, float]:
         if qty is None:
             return 1.0, 0.9
         product_unit = self._units[code]
         value, score = qty.value, 0.95 if qty.words else 1.0
-        unit = qty.unit
+        # A variant is counted in its own packs ("2 túi 500g"): no unit to convert.
+        unit = None if variant else qty.unit
         if unit is not None and unit.kg is not None and product_unit.kg is not None:
             value = value * unit.kg / product_unit.kg
         elif unit is not None and unit.group != product_unit.group:
@@ -358,8 +400,9 @@ class Parser:
         for mention, qty in pairs:
             if mention is None or mention.code is None:
                 continue
-            value = None if qty is None else self._item_qty(mention.code, qty)[0]
-            items.append(Item(mention.code, value))
+            variant = mention.variant is not None
+            value = None if qty is None else self._item_qty(mention.code, qty, variant=variant)[0]
+            items.append(Item(mention.code, value, mention.variant))
         return _dedupe(items)
 
 
@@ -775,7 +818,7 @@ def _order_confidence(
     confidence = min(scores)
     if unresolved:
         confidence *= 0.6
-    if len({i.code for i in items}) < len(items):
+    if len({(i.code, i.variant) for i in items}) < len(items):
         confidence *= 0.6
     if cues.weak_q:
         confidence *= 0.7
@@ -790,13 +833,53 @@ def _order_confidence(
 
 def _dedupe(items: list[Item]) -> list[Item]:
     """Keep the first reading of each product; the confidence already says "doubtful"."""
-    seen: set[str] = set()
+    seen: set[tuple[str, str | None]] = set()
     kept = []
     for item in items:
-        if item.code not in seen:
-            seen.add(item.code)
+        if (item.code, item.variant) not in seen:
+            seen.add((item.code, item.variant))
             kept.append(item)
     return kept
+
+
+def _attach_variant(found: list[Mention], hit: VariantHit, pinned: str | None) -> bool:
+    """Give ``hit`` a product: the one named right before or after it ("B2 xanh",
+    "túi 500g măng"), else one named elsewhere in the comment, else the pinned one,
+    else (nothing pinned) the only product that has it. False when none of these has the variant."""
+    owners = dict(hit.owners)
+    for k, m in enumerate(found):
+        adjacent = m.end == hit.start or m.start == hit.end
+        if adjacent and m.code in owners and m.variant is None:
+            found[k] = dataclasses.replace(
+                m, start=min(m.start, hit.start), end=max(m.end, hit.end), variant=owners[m.code]
+            )
+            return True
+    for k, m in enumerate(found):  # "măng 2 túi, loại 500g"
+        if m.code in owners and m.variant is None:
+            found[k] = dataclasses.replace(m, variant=owners[m.code])
+            return True
+    named = [m.code for m in found if m.code in owners]  # "B2 xanh, vàng": one more line
+    if named:
+        code: str | None = named[0]
+    elif pinned in owners:
+        code = pinned
+    else:
+        # Nothing on screen: the only product with this variant. With another product
+        # pinned, "túi xanh" is left to a helper rather than moved to a product not shown.
+        code = hit.owners[0][0] if len(owners) == 1 and pinned is None else None
+    if code is None:
+        return False
+    found.append(Mention(code, hit.start, hit.end, "variant", variant=owners[code]))
+    return True
+
+
+def _variant_note(found: list[Mention], hit: VariantHit) -> str:
+    owners = dict(hit.owners)
+    mention = next(
+        (m for m in found if m.start <= hit.start and hit.end <= m.end),
+        next(m for m in reversed(found) if m.code in owners and m.variant is not None),
+    )
+    return f"{mention.code}/{mention.variant}"
 
 
 def _mention_evidence(m: Mention, names: dict[str, str]) -> tuple[str, int, int, str]:

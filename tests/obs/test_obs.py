@@ -139,7 +139,7 @@ async def test_session_start_and_stop_drive_the_recording_and_the_log(
     studio: Studio, fake_obs: FakeObs
 ) -> None:
     async with following(studio) as follower:
-        session = studio.live.start_session("Phiên OBS")
+        session = await studio.live.start_session("Phiên OBS")
         await follower.wait_until(lambda: len(follower.logged) == 1)
         assert fake_obs.recording and fake_obs.requests.count("StartRecord") == 1
         started = recording_events(studio, session["id"])
@@ -147,7 +147,7 @@ async def test_session_start_and_stop_drive_the_recording_and_the_log(
         assert "started_at" not in started[0]  # OBS confirmed it: t is the start
         assert follower.view()["recording"] is True
 
-        studio.live.stop_session()
+        await studio.live.stop_session()
         await follower.wait_until(lambda: len(follower.logged) == 2)
         assert not fake_obs.recording and fake_obs.requests.count("StopRecord") == 1
         stopped = recording_events(studio, session["id"])[-1]
@@ -164,13 +164,13 @@ async def test_an_already_recording_obs_is_adopted_without_a_second_start(
     async with following(studio) as follower:
         await fake_obs.press_record()
         await follower.wait_until(lambda: follower.recording)
-        session = studio.live.start_session("")
+        session = await studio.live.start_session("")
         await follower.wait_until(lambda: len(follower.logged) == 1)
         assert "StartRecord" not in fake_obs.requests
         [started] = recording_events(studio, session["id"])
         assert started["type"] == "recording_started"
         assert started["started_at"] <= started["t"]  # when OBS really began
-        studio.live.stop_session()
+        await studio.live.stop_session()
         await follower.wait_until(lambda: len(follower.logged) == 2)
         assert recording_events(studio, session["id"])[-1]["path"] == "/recordings/live-1.mkv"
 
@@ -196,7 +196,7 @@ async def test_reconnects_after_obs_restarts_and_after_a_silent_death(
         await follower.wait_until(lambda: follower.connected and follower.connections == 3)
 
         # A session started while connected still records after all that.
-        session = studio.live.start_session("")
+        session = await studio.live.start_session("")
         await follower.wait_until(lambda: len(follower.logged) == 1)
         assert recording_events(studio, session["id"])[0]["type"] == "recording_started"
 
@@ -207,7 +207,7 @@ async def test_a_session_started_while_obs_is_down_records_once_it_is_back(
     async with following(studio, initial_backoff=0.05) as follower:
         await fake_obs.stop()
         await follower.wait_until(lambda: not follower.connected)
-        session = studio.live.start_session("")
+        session = await studio.live.start_session("")
         follower.notify()
         await follower.wait_until(lambda: follower.session == session["id"])
         await fake_obs.start()
@@ -259,9 +259,9 @@ async def test_the_studio_finds_the_recording_the_follower_logged(
 
     fake_obs.record_dir = str(tmp_path / "videos")
     async with following(studio) as follower:
-        session = studio.live.start_session("")
+        session = await studio.live.start_session("")
         await follower.wait_until(lambda: len(follower.logged) == 1)
-        studio.live.stop_session()
+        await studio.live.stop_session()
         await follower.wait_until(lambda: len(follower.logged) == 2)
     (tmp_path / "videos").mkdir()
     (tmp_path / "videos" / "live-1.mkv").write_bytes(b"")
@@ -290,7 +290,7 @@ async def test_a_recording_lost_while_obs_was_away_is_closed_and_restarted(
     studio: Studio, fake_obs: FakeObs
 ) -> None:
     async with following(studio, initial_backoff=0.05, check_seconds=0.1) as follower:
-        session = studio.live.start_session("")
+        session = await studio.live.start_session("")
         await follower.wait_until(lambda: len(follower.logged) == 1)
         await fake_obs.stop()
         fake_obs.recording = False  # OBS crashed: its recording ended with it

@@ -88,7 +88,8 @@ def test_holdout_effect(
     figures = measure(Parser(catalog), labelled_set, holdout_set)
     assert figures["test"] == 70
     assert figures["auc_model"] == 1.0 and figures["ap_model"] == 1.0
-    assert figures["auc_confidence"] == pytest.approx(0.998, abs=1e-3)
-    assert (figures["queued"], figures["queued_orders"]) == (4, 3)
+    # B3 is sold in packs (variants): its orders that name no pack go to review.
+    assert figures["auc_confidence"] == pytest.approx(0.995, abs=1e-3)
+    assert (figures["queued"], figures["queued_orders"]) == (8, 7)
     assert figures["queue_ap_model"] == 1.0
-    assert figures["queue_ap_newest_first"] == pytest.approx(0.917, abs=1e-3)
+    assert figures["queue_ap_newest_first"] == pytest.approx(0.982, abs=1e-3)

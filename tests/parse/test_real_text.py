@@ -11,7 +11,9 @@ import unicodedata
 
 import pytest
 
+from chotdon.catalog import ProductRow, VariantRow
 from server.parse import Parser, ParseResult
+from server.parse.unreadable import REVIEW_CAP
 
 
 def _items(result: ParseResult) -> list[tuple[str, float | None]]:
@@ -121,3 +123,73 @@ def test_decomposed_unicode_reads_like_composed(parser: Parser, labelled_set) ->
         nfd = parser.parse(unicodedata.normalize("NFD", row["text"]), pinned=row.get("pinned"))
         assert (nfd.intent, nfd.items, nfd.phone) == (nfc.intent, nfc.items, nfc.phone), row
         assert nfd.confidence == pytest.approx(nfc.confidence)
+
+
+# -- variants named in the comment ------------------------------------------------------
+
+_BAG = ProductRow(
+    "B6",
+    "Túi thổ cẩm",
+    200000,
+    "cái",
+    6,
+    ("túi thổ cẩm", "thổ cẩm"),
+    variants=(
+        VariantRow("XANH", "Túi xanh", 200000, 4, ("xanh",)),
+        VariantRow("VANG", "Túi vàng", 210000, 2, ("vàng",)),
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def bag_parser(catalog: list[ProductRow]) -> Parser:
+    return Parser([*catalog, _BAG])
+
+
+@pytest.mark.parametrize(
+    ("text", "pinned", "items"),
+    [
+        ("lấy túi xanh", "B6", [("B6", 1, "XANH")]),
+        ("2b xanh", "B6", [("B6", 2, "XANH")]),
+        ("chốt 2 túi vàng", "B6", [("B6", 2, "VANG")]),
+        ("1 túi xanh và 1 túi vàng, Lan 0912345678", "B6", [("B6", 1, "XANH"), ("B6", 1, "VANG")]),
+        ("B6 xanh x2", "A1", [("B6", 2, "XANH")]),
+        ("thổ cẩm xanh 2 cái", None, [("B6", 2, "XANH")]),
+        ("lấy túi vàng", None, [("B6", 1, "VANG")]),
+        ("lấy 2 hộp 500g", "B3", [("B3", 2, "500G")]),
+        ("măng gói 1kg x3", "A1", [("B3", 3, "1KG")]),
+        ("A1 2kg và 1 túi 500g", "B3", [("A1", 2, None), ("B3", 1, "500G")]),
+    ],
+)
+def test_variants_named_in_a_comment_are_resolved(
+    bag_parser: Parser, text: str, pinned: str | None, items: list[tuple[str, int, str | None]]
+) -> None:
+    result = bag_parser.parse(text, pinned=pinned)
+    assert result.intent == "order"
+    assert [(i.code, i.qty, i.variant) for i in result.items] == items
+    assert any(e.kind == "variant" for e in result.evidence)
+
+
+@pytest.mark.parametrize(("text", "pinned"), [("chốt", "B6"), ("sold 2", "B3"), ("B6 x2", None)])
+def test_an_order_naming_no_variant_of_a_product_with_variants_goes_to_review(
+    bag_parser: Parser, text: str, pinned: str | None
+) -> None:
+    result = bag_parser.parse(text, pinned=pinned)
+    assert result.intent == "order" and result.items[0].variant is None
+    assert result.confidence <= REVIEW_CAP
+    assert any(e.kind == "variant" and "which variant" in e.note for e in result.evidence)
+
+
+def test_a_variant_of_another_product_than_the_pinned_one_is_not_guessed(
+    bag_parser: Parser,
+) -> None:
+    result = bag_parser.parse("lấy túi xanh", pinned="A2")
+    assert [(i.code, i.variant) for i in result.items] == [("A2", None)]
+    assert result.confidence < 0.8
+
+
+def test_variant_items_carry_their_key_in_json(bag_parser: Parser) -> None:
+    data = bag_parser.parse("2b xanh", pinned="B6").to_json("x")
+    assert data["items"] == [{"code": "B6", "qty": 2, "variant": "XANH"}]
+    plain = bag_parser.parse("A1 x2").to_json("y")
+    assert plain["items"] == [{"code": "A1", "qty": 2}]
