@@ -38,6 +38,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.exc import OperationalError
@@ -242,7 +243,7 @@ def _order_book_indexes(conn: Connection) -> None:
 def _variants(conn: Connection) -> None:
     metadata.create_all(conn, tables=[variants])
     # Databases made before migration 5 lack the column; new ones got it in migration 2.
-    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(order_lines)")}
+    columns = {column["name"] for column in inspect(conn).get_columns("order_lines")}
     if "variant" not in columns:
         conn.exec_driver_sql("ALTER TABLE order_lines ADD COLUMN variant VARCHAR(16)")
 
