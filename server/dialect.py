@@ -94,7 +94,7 @@ def is_postgres(bind: Any) -> bool:
     return bool(bind.dialect.name == "postgresql")
 
 
-def is_lock_timeout(orig: BaseException) -> bool:
+def is_lock_timeout(orig: BaseException | None) -> bool:
     """A DB-API error from a statement that waited past ``lock_timeout``."""
     return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
