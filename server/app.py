@@ -176,7 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ctx.hub.close_all()
             # A cancelled task's job may still run in the writer thread: let it finish
             # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
-            await asyncio.to_thread(ctx.live.writer.close)
+            # The thread runs jobs in order, so an empty one returns after them all.
+            await ctx.live.writer.run(lambda: None)
             ctx.engine.dispose()
 
     docs = settings.api_docs  # off by default: the API map is not for the LAN
