@@ -174,6 +174,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*ctx.tasks, return_exceptions=True)
             ctx.hub.close_all()
+            # A cancelled task's job may still run in the writer thread: let it finish
+            # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
+            # The thread runs jobs in order, so an empty one returns after them all.
+            await ctx.live.writer.run(lambda: None)
             ctx.engine.dispose()
 
     docs = settings.api_docs  # off by default: the API map is not for the LAN

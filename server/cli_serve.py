@@ -119,7 +119,16 @@ def _build_app(settings: Any, folder: Path) -> Any:
     try:
         return create_app(settings)
     except _storage_errors() as exc:
-        raise click.ClickException(f"cannot use the data folder {folder}: {exc}") from exc
+        raise click.ClickException(f"cannot use {_store_name(settings, folder)}: {exc}") from exc
+
+
+def _store_name(settings: Any, folder: Path) -> str:
+    """What a storage error is about: the data folder, or the PostgreSQL database."""
+    if settings.database_url:
+        from .dialect import safe_url
+
+        return f"the database {safe_url(settings.database_url)}"
+    return f"the data folder {folder}"
 
 
 def _storage_errors() -> tuple[type[Exception], ...]:
@@ -145,11 +154,12 @@ def _open_engine(data_dir: Path | None) -> Any:
     """The database of the ``--data`` folder, for the commands that run beside a server."""
     from .db import open_database
 
-    folder = _data_dir(_settings(data_dir=data_dir))
+    settings = _settings(data_dir=data_dir)
+    folder = _data_dir(settings)
     try:
-        return open_database(folder / "chotdon.db")
+        return open_database(folder / "chotdon.db", settings.database_url)
     except _storage_errors() as exc:
-        raise click.ClickException(f"cannot use the data folder {folder}: {exc}") from exc
+        raise click.ClickException(f"cannot use {_store_name(settings, folder)}: {exc}") from exc
 
 
 def _print_qr(text: str) -> None:

@@ -95,7 +95,7 @@ class AppContext:
 
 def build_context(settings: Settings) -> AppContext:
     data_dir = settings.resolved_data_dir()
-    engine = open_database(data_dir / "chotdon.db")
+    engine = open_database(data_dir / "chotdon.db", settings.database_url)
     if settings.demo:
         load_demo_catalog(engine, data_dir)
     hub = Hub()

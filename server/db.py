@@ -1,8 +1,9 @@
-"""SQLite storage through SQLAlchemy 2 Core, with versioned migrations.
+"""Storage through SQLAlchemy 2 Core, with versioned migrations: SQLite by default,
+PostgreSQL when ``database_url`` names one (the differences: :mod:`server.dialect`).
 
 Why Core and not the ORM: the live server does a handful of small, hot writes
-(an event, a stock change, a comment) and we want to see the exact SQL. Core keeps
-the door open to PostgreSQL later, since tables are declared portably.
+(an event, a stock change, a comment) and we want to see the exact SQL. Tables and
+migrations are declared portably, so the same schema runs on both databases.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL``: a committed transaction
 survives the process being killed (the case that matters during a live), and
@@ -37,10 +38,12 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.exc import OperationalError
 
+from .dialect import is_lock_timeout, migration_lock, postgres_engine
 from .errors import DomainError
 
 __all__ = [
@@ -240,7 +243,7 @@ def _order_book_indexes(conn: Connection) -> None:
 def _variants(conn: Connection) -> None:
     metadata.create_all(conn, tables=[variants])
     # Databases made before migration 5 lack the column; new ones got it in migration 2.
-    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(order_lines)")}
+    columns = {column["name"] for column in inspect(conn).get_columns("order_lines")}
     if "variant" not in columns:
         conn.exec_driver_sql("ALTER TABLE order_lines ADD COLUMN variant VARCHAR(16)")
 
@@ -284,8 +287,11 @@ _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def is_busy(exc: BaseException) -> bool:
-    """SQLITE_BUSY or SQLITE_LOCKED (extended codes included), as SQLAlchemy wraps them."""
+    """SQLITE_BUSY or SQLITE_LOCKED (extended codes included), or PostgreSQL's
+    ``lock_timeout`` (SQLSTATE 55P03), as SQLAlchemy wraps them."""
     orig = exc.orig if isinstance(exc, OperationalError) else exc
+    if is_lock_timeout(orig):  # PostgreSQL's lock_timeout, its busy_timeout
+        return True
     if not isinstance(orig, sqlite3.OperationalError):
         return False
     code = getattr(orig, "sqlite_errorcode", None)
@@ -368,17 +374,34 @@ def owner_only(path: Path) -> None:
             logger.warning("%s is readable by other users and not ours to change", file)
 
 
-def open_database(path: Path) -> Engine:
-    """Open (creating if needed) the SQLite file and bring its schema up to date."""
-    owner_only(path)
-    engine = create_engine(f"sqlite:///{path}", pool_pre_ping=False)
-    event.listen(engine, "connect", _sqlite_pragmas)
-    migrate(engine)
+def open_database(path: Path, url: str = "") -> Engine:
+    """Open the store and bring its schema up to date: the SQLite file at ``path``
+    (created if needed), or the PostgreSQL database at ``url`` when one is given."""
+    if url:
+        engine = postgres_engine(url, lock_timeout_s=BUSY_TIMEOUT_S)
+    else:
+        owner_only(path)
+        engine = create_engine(f"sqlite:///{path}", pool_pre_ping=False)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        migrate(engine)
+    except BaseException:
+        engine.dispose()  # no pooled connection left open behind a failed start
+        raise
     return engine
 
 
 def migrate(engine: Engine) -> list[int]:
-    """Apply pending migrations, each in its own transaction; returns the versions applied."""
+    """Apply pending migrations, each in its own transaction; returns the versions applied.
+
+    One process at a time: servers starting together on one PostgreSQL database wait
+    for each other here (SQLite: the data folder's lock already keeps to one server).
+    """
+    with migration_lock(engine):
+        return _migrate(engine)
+
+
+def _migrate(engine: Engine) -> list[int]:
     _migrations.create(engine, checkfirst=True)
     with engine.connect() as conn:
         done = set(conn.scalars(select(_migrations.c.version)))

@@ -94,6 +94,7 @@ def read_session_events(
     if engine is None:
         from .settings import Settings
 
-        engine = open_database(Settings(data_dir=data_dir).resolved_data_dir() / "chotdon.db")
+        settings = Settings(data_dir=data_dir)
+        engine = open_database(settings.resolved_data_dir() / "chotdon.db", settings.database_url)
     with engine.connect() as conn:
         return list(iter_events(conn, session_id))

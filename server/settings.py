@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHOTDON_", extra="ignore")
 
     data_dir: Path | None = Field(default=None, description="Where the database and images live")
+    # Empty: the SQLite file in the data folder. Else a PostgreSQL server, for example
+    # postgresql+psycopg://chotdon:secret@127.0.0.1/chotdon (needs the `postgres` extra).
+    database_url: str = Field(default="", pattern=r"^(postgresql(\+psycopg)?://\S+)?$")
     host: str = "0.0.0.0"
     port: int = Field(default=8800, ge=0, le=65535)
     # Names besides loopback and the machine's own addresses and hostname that the

@@ -128,11 +128,12 @@ def _evaluate(
 def _export_decisions(data_dir: Path) -> None:
     from server.db import open_database
     from server.orders.decisions import export_labelled
+    from server.settings import Settings
 
-    database = data_dir / "chotdon.db"
-    if not database.is_file():
+    database, url = data_dir / "chotdon.db", Settings(data_dir=data_dir).database_url
+    if not url and not database.is_file():
         raise click.ClickException(f"{database}: no database there")
-    engine = open_database(database)
+    engine = open_database(database, url)
     try:
         with engine.connect() as conn:
             lines = export_labelled(conn)

@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -23,7 +22,9 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
+from tests.pg import url_of
 from tests.support import app_settings
 
 T = TypeVar("T")
@@ -121,18 +122,20 @@ class ServerProcess:
     def tail(self, chars: int = 4000) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
-    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        """Read the server's database directly (WAL: safe while it runs)."""
-        conn = sqlite3.connect(self.data_dir / "chotdon.db")
+    def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Read the server's database directly (SQLite's WAL or PostgreSQL: safe while it runs)."""
+        engine = create_engine(url_of(self.data_dir, self.env.get("CHOTDON_DATABASE_URL", "")))
         try:
-            return conn.execute(sql, params).fetchall()
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(text(sql), params)]
         finally:
-            conn.close()
+            engine.dispose()
 
 
 @pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(data_dir=tmp_path / "data", log=tmp_path / "server.log")
+def server_process(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
+    env = {"CHOTDON_DATABASE_URL": database_url}
+    server = ServerProcess(data_dir=tmp_path / "data", log=tmp_path / "server.log", env=env)
     yield server
     server.stop()
 

@@ -66,6 +66,12 @@ class Api:
         return state
 
 
+@pytest.fixture(autouse=True)
+def _on_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every app a test here builds uses the test's database (tests/pg.py: SQLite, PostgreSQL)."""
+    monkeypatch.setenv("CHOTDON_DATABASE_URL", database_url)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select, text, update
 
 from server.comments import CommentIn
 from server.db import open_database, order_lines, products
@@ -19,18 +20,21 @@ from .conftest import Api, comment
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = open_database(tmp_path / "book.db")
+def engine(tmp_path: Path, database_url: str) -> Iterator[Engine]:
+    engine = open_database(tmp_path / "book.db", database_url)
     with engine.begin() as conn:
         conn.execute(
             products.insert().values(
                 code="A1", name="Hạt dẻ", price=150000, unit="kg", stock=50, updated_at="x"
             )
         )
-    return engine
+    yield engine
+    engine.dispose()
 
 
-def test_concurrent_reservations_never_oversell(tmp_path: Path, engine: Engine) -> None:
+def test_concurrent_reservations_never_oversell(
+    tmp_path: Path, engine: Engine, database_url: str
+) -> None:
     path = tmp_path / "book.db"
     workers, attempts = 6, 20  # 120 attempts of 1 unit for 50 units
     start = threading.Barrier(workers)
@@ -38,7 +42,7 @@ def test_concurrent_reservations_never_oversell(tmp_path: Path, engine: Engine) 
     lock = threading.Lock()
 
     def buyer() -> None:
-        own = open_database(path)  # each thread its own engine and connections
+        own = open_database(path, database_url)  # each thread its own engine and connections
         start.wait(timeout=10)
         mine = 0
         for _ in range(attempts):
@@ -57,6 +61,48 @@ def test_concurrent_reservations_never_oversell(tmp_path: Path, engine: Engine) 
     with engine.connect() as conn:
         left = conn.scalar(select(products.c.stock).where(products.c.code == "A1"))
     assert sum(won) == 50 and left == 0
+
+
+def test_two_buyers_racing_for_the_last_unit_exactly_one_wins(
+    tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(products).where(products.c.code == "A1").values(stock=1))
+    other = open_database(tmp_path / "book.db", database_url)  # another process, as it were
+    second: list[bool] = []
+
+    def racer() -> None:
+        with other.begin() as conn:
+            second.append(reserve(conn, "A1", 1))
+
+    with engine.connect() as first, engine.connect() as watcher:
+        first.begin()
+        assert reserve(first, "A1", 1)  # holds the row (PostgreSQL) or the write lock (SQLite)
+        thread = threading.Thread(target=racer)
+        thread.start()
+        if database_url:  # commit only once the second UPDATE waits on the first one's row
+            _until_waiting_on_a_lock(watcher, thread)
+        first.commit()
+    thread.join(timeout=30)
+    other.dispose()
+    assert second == [False]
+    with engine.connect() as conn:
+        assert conn.scalar(select(products.c.stock).where(products.c.code == "A1")) == 0
+
+
+def _until_waiting_on_a_lock(watcher: Connection, thread: threading.Thread) -> None:
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(3000):
+        if watcher.scalar(query):
+            watcher.rollback()
+            return
+        watcher.rollback()  # a fresh snapshot of pg_stat_activity
+        thread.join(timeout=0.01)  # the racer must not finish while the row is held
+        assert thread.is_alive(), "the second reservation did not wait for the first"
+    raise AssertionError("the second reservation never waited on the row lock")
 
 
 def _parsed(intent: str, *items: tuple[str, float | None], confidence: float = 1.0) -> Parsed:

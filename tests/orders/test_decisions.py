@@ -36,10 +36,10 @@ def _decide_three(api: Api) -> tuple[int, int, int]:
     return first["comment_id"], second["comment_id"], third["comment_id"]
 
 
-def test_confirm_edit_and_reject_are_stored_and_exported(tmp_path: Path) -> None:
+def test_confirm_edit_and_reject_are_stored_and_exported(tmp_path: Path, database_url: str) -> None:
     with TestClient(create_app(_strict(tmp_path))) as client:
         ids = _decide_three(Api(client))
-    engine = open_database(tmp_path / "data" / "chotdon.db")
+    engine = open_database(tmp_path / "data" / "chotdon.db", database_url)
     with engine.connect() as conn:
         rows = conn.execute(select(review_decisions).order_by(review_decisions.c.id)).all()
         lines = export_labelled(conn)
@@ -60,14 +60,14 @@ def test_confirm_edit_and_reject_are_stored_and_exported(tmp_path: Path) -> None
     assert by_text["chốt 1"] == {"intent": "other", "items": [], "phone": None}
 
 
-def test_a_failed_confirm_stores_no_decision(tmp_path: Path) -> None:
+def test_a_failed_confirm_stores_no_decision(tmp_path: Path, database_url: str) -> None:
     with TestClient(create_app(_strict(tmp_path))) as client:
         api = Api(client)
         [ack] = api.ingest(comment("1", "hmm"))
         api.post(
             f"/api/comments/{ack['comment_id']}/confirm", {"intent": "order", "items": []}, 422
         )
-    engine = open_database(tmp_path / "data" / "chotdon.db")
+    engine = open_database(tmp_path / "data" / "chotdon.db", database_url)
     with engine.connect() as conn:
         assert conn.execute(select(review_decisions)).all() == []
     engine.dispose()
@@ -83,7 +83,7 @@ def test_an_edit_offers_the_unread_words_as_an_alias(tmp_path: Path) -> None:
     ]
 
 
-def test_export_decisions_command(tmp_path: Path) -> None:
+def test_export_decisions_command(tmp_path: Path, database_url: str) -> None:
     with TestClient(create_app(_strict(tmp_path))) as client:
         _decide_three(Api(client))
     data = str(tmp_path / "data")
@@ -97,6 +97,8 @@ def test_export_decisions_command(tmp_path: Path) -> None:
         main, ["parse", "--catalog", str(DEMO_DIR / "catalog.csv"), "--eval", str(exported)]
     )
     assert scored.exit_code == 0 and "3 comments" in scored.output
+    if database_url:  # PostgreSQL: the database is on the server, not in a folder
+        return
     missing = CliRunner().invoke(main, ["parse", "--export-decisions", "--data", str(tmp_path)])
     assert missing.exit_code == 1 and "no database there" in missing.output
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import string
 from pathlib import Path
 
@@ -11,11 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from starlette.websockets import WebSocketDisconnect
 
 from server.db import comments, customers
 from server.settings import Settings
+from tests.pg import url_of
 
 from .conftest import HELPER, Api, comment
 
@@ -53,11 +53,14 @@ def test_same_id_on_another_platform_is_another_comment(api: Api) -> None:
 def test_an_acked_comment_is_in_the_database_file(api: Api, settings: Settings) -> None:
     [ack] = api.ingest(comment("d1", "chị ơi còn hàng không", nickname="Hoa"))
     # A fresh connection, outside the app's engine and pool, sees it committed.
-    with sqlite3.connect(Path(settings.data_dir or ".") / "chotdon.db") as raw:
-        row = raw.execute(
-            "SELECT message_id, text, status FROM comments WHERE id = ?", (ack["comment_id"],)
-        ).fetchone()
-    assert row == ("d1", "chị ơi còn hàng không", "question")
+    raw = create_engine(url_of(Path(settings.data_dir or "."), settings.database_url))
+    with raw.connect() as conn:
+        row = conn.execute(
+            text("SELECT message_id, text, status FROM comments WHERE id = :i"),
+            {"i": ack["comment_id"]},
+        ).one()
+    raw.dispose()
+    assert tuple(row) == ("d1", "chị ơi còn hàng không", "question")
 
 
 def test_buyers_are_upserted_with_the_latest_name_and_phone(api: Api) -> None:
@@ -139,8 +142,8 @@ def test_the_manual_box_makes_one_buyer_per_typed_name(api: Api) -> None:
     api.post("/api/comments/manual", {"text": "   ", "nickname": "x"}, status=422)
 
 
-def _counts(db: Path) -> tuple[int, int, int]:
-    engine = create_engine(f"sqlite:///{db}")
+def _counts(settings: Settings) -> tuple[int, int, int]:
+    engine = create_engine(url_of(Path(settings.data_dir or "."), settings.database_url))
     with engine.connect() as conn:
         total = conn.scalar(select(func.count()).select_from(comments)) or 0
         half = conn.scalar(
@@ -166,7 +169,7 @@ TEXT = st.text(
 def test_ingestion_never_crashes_and_never_stores_half_a_comment(
     api: Api, settings: Settings, texts: list[str], nickname: str
 ) -> None:
-    before, _, _ = _counts(Path(settings.data_dir or ".") / "chotdon.db")
+    before, _, _ = _counts(settings)
     start = before + 1
     batch = [
         comment(f"h{start + i}", text, user=f"u{i}", nickname=nickname)
@@ -174,7 +177,7 @@ def test_ingestion_never_crashes_and_never_stores_half_a_comment(
     ]
     acks = api.ingest(*batch)
     assert len(acks) == len(texts) and not any(a["duplicate"] for a in acks)
-    total, half, _ = _counts(Path(settings.data_dir or ".") / "chotdon.db")
+    total, half, _ = _counts(settings)
     assert total == before + len(texts) and half == 0
     for product in api.get("/api/products"):
         assert product["stock"] >= 0
