@@ -23,7 +23,7 @@ from chotdon.catalog import parse_catalog_bytes, rows_to_csv, rows_to_xlsx
 from chotdon.codes import normalize_code
 from chotdon.eventlog import to_jsonl
 
-from . import catalog, uploads
+from . import catalog, protocol, uploads
 from .catalog import Product, ProductCreate, ProductPatch
 from .commands import COMMANDS, run_command
 from .context import Helper, HelperLink, UploadLimit
@@ -121,8 +121,8 @@ def export_catalog(ctx: HelperLink, format: str = "csv") -> Response:
 # -- live ----------------------------------------------------------------------
 
 
-@router.get("/live")
-async def live_snapshot(ctx: Helper) -> dict[str, Any]:
+@router.get("/live", response_model=None)  # a TypedDict: no pydantic model on 3.11
+async def live_snapshot(ctx: Helper) -> protocol.Snapshot:
     return ctx.live.snapshot()
 
 

@@ -20,13 +20,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from chotdon.codes import normalize_code
 
-from . import catalog
+from . import catalog, protocol
 from .catalog import Product, ProductPatch
 from .db import BUSY_TIMEOUT_S, DatabaseBusy, Writer, kv, live_sessions, utcnow_iso
 from .errors import InvalidInput, NotFound
@@ -226,8 +226,8 @@ class LiveService:
     def state(self) -> dict[str, Any]:
         return self.current.to_json()
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"type": "snapshot", "rev": self.rev, "t": utcnow_iso(), "state": self.state()}
+    def snapshot(self) -> protocol.Snapshot:
+        return protocol.snapshot(self.rev, utcnow_iso(), self.state())
 
     # -- the one way state changes ---------------------------------------------
 
@@ -297,15 +297,9 @@ class LiveService:
         if not change.visible:
             return None
         self.current.move(change.set_, change.products)
-        message = {
-            "type": "update",
-            "rev": self.rev,
-            "t": now,
-            "set": change.set_,
-            "products": change.products,
-        }
+        message = protocol.update(self.rev, now, change.set_, change.products)
         self.hub.publish(message)
-        return message
+        return cast(dict[str, Any], message)  # commands hand it back as plain data
 
     # -- commands ----------------------------------------------------------------
 

@@ -115,7 +115,7 @@ async def _handle(ctx: AppContext, role: Role, text: str) -> p.ServerMessage | N
     if message is None:
         return None
     if message["type"] == "resync":
-        return ctx.live.snapshot()  # type: ignore[return-value]  # live.py: a Snapshot
+        return ctx.live.snapshot()
     if message["type"] == "ping":
         return p.pong()
     if role != "panel":

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select, update
 
 from chotdon.codes import normalize_code, normalize_variant_key, split_variant_id, variant_id
 from chotdon.limits import MAX_QTY
-from server import catalog
+from server import catalog, protocol
 from server.comments import CommentIn
 from server.connectors.base import ConnectorState
 from server.db import comments, customers, order_lines, utcnow_iso
@@ -196,7 +196,7 @@ class OrderService:
             return queries.customer_detail(conn, customer_id)
 
         detail = await self.live.writer.write(work)
-        self._publish({"type": "orders_changed", "customers": [customer_id]})
+        self._publish(protocol.orders_changed([customer_id]))
         return detail
 
     async def show_comment(self, comment_id: int) -> dict[str, Any] | None:
@@ -215,7 +215,7 @@ class OrderService:
 
     def connector_state(self, state: ConnectorState) -> None:
         self.connectors[state.name] = state.to_dict()
-        self._publish({"type": "connectors", "items": list(self.connectors.values())})
+        self._publish(protocol.connectors_push(list(self.connectors.values())))
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -261,7 +261,7 @@ class OrderService:
 
         await self.live.apply(work=db_work)
         if customers_changed:
-            self._publish({"type": "orders_changed", "customers": customers_changed})
+            self._publish(protocol.orders_changed(customers_changed))
         return box[0]
 
     def _comment_items(self, conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
@@ -278,9 +278,9 @@ class OrderService:
 
     def _push_comments(self, items: list[dict[str, Any]]) -> None:
         if items:
-            self._publish({"type": "comments", "items": items})
+            self._publish(protocol.comments_push(items))
 
-    def _publish(self, message: dict[str, Any]) -> None:
+    def _publish(self, message: protocol.ServerMessage) -> None:
         self.ctx.hub.publish(message, roles=("panel",))
 
 
