@@ -26,7 +26,6 @@ import hashlib
 import itertools
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from websockets.typing import Subprotocol
 
 from chotdon.eventlog import EventType
 
+from .connectors.base import backoff_delay
 from .errors import Conflict, DomainError
 
 __all__ = [
@@ -471,8 +471,8 @@ class RecordingFollower:
 
     def _backoff(self, failures: int, auth: bool) -> float:
         # A wrong password stays wrong until someone changes it: retry slowly.
-        nominal = self.max_backoff if auth else self.initial_backoff * 2 ** min(failures - 1, 16)
-        return min(nominal, self.max_backoff) * (0.5 + 0.5 * random.random())
+        initial = self.max_backoff if auth else self.initial_backoff
+        return backoff_delay(failures, initial, self.max_backoff)
 
     async def _wait_kick(self, seconds: float | None, closed: asyncio.Event | None = None) -> None:
         waits = [asyncio.ensure_future(self._kick.wait())]

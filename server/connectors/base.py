@@ -43,6 +43,7 @@ __all__ = [
     "Status",
     "Supervisor",
     "assess",
+    "backoff_delay",
     "utcnow",
 ]
 
@@ -220,6 +221,15 @@ class SeenIds:
         return len(self._order)
 
 
+def backoff_delay(
+    failures: int, initial: float, maximum: float, rng: Callable[[], float] = random.random
+) -> float:
+    """Exponential backoff after ``failures`` consecutive failures (1-based), capped at
+    ``maximum`` and jittered to 50-100 %, so clients that failed together spread out."""
+    exponent = min(max(0, failures - 1), 60)  # a days-long outage must not overflow
+    return min(maximum, initial * 2.0**exponent) * (0.5 + 0.5 * rng())
+
+
 class Supervisor:
     """Runs one connector as an asyncio task and restarts it when it fails.
 
@@ -296,9 +306,7 @@ class Supervisor:
 
     def backoff_delay(self, failures: int) -> float:
         """The jittered wait after ``failures`` consecutive failures (1-based)."""
-        exponent = min(max(0, failures - 1), 60)  # a days-long outage must not overflow
-        nominal = min(self._max, self._initial * 2.0**exponent)
-        return nominal * (0.5 + 0.5 * self._rng())
+        return backoff_delay(failures, self._initial, self._max, self._rng)
 
     async def _main(self) -> None:
         while True:

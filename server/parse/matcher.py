@@ -16,9 +16,9 @@ search small and typos there are rare); such matches lower the confidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from chotdon.codes import normalize_code
 from server.parse.lexicon import word_matches
@@ -188,16 +188,7 @@ class ProductMatcher:
 
     def find(self, tokens: Sequence[Token], blocked: set[int]) -> list[Mention]:
         """Products mentioned in ``tokens``, left to right, skipping ``blocked`` indexes."""
-        found: list[Mention] = []
-        i = 0
-        while i < len(tokens):
-            mention = None if i in blocked else self._mention_at(tokens, i, blocked)
-            if mention is None:
-                i += 1
-                continue
-            found.append(mention)
-            i = mention.end
-        return found
+        return _scan(tokens, blocked, self._mention_at)
 
     def _mention_at(self, tokens: Sequence[Token], i: int, blocked: set[int]) -> Mention | None:
         token = tokens[i]
@@ -306,16 +297,7 @@ class VariantIndex:
 
     def find(self, tokens: Sequence[Token], blocked: set[int]) -> list[VariantHit]:
         """Variant phrases in ``tokens``, left to right, avoiding ``blocked`` indexes."""
-        hits: list[VariantHit] = []
-        i = 0
-        while i < len(tokens):
-            hit = None if i in blocked else self._hit_at(tokens, i, blocked)
-            if hit is None:
-                i += 1
-                continue
-            hits.append(hit)
-            i = hit.end
-        return hits
+        return _scan(tokens, blocked, self._hit_at)
 
     def _hit_at(self, tokens: Sequence[Token], i: int, blocked: set[int]) -> VariantHit | None:
         for words, owners in self._index.get(tokens[i].fold, ()):
@@ -331,3 +313,29 @@ def _same_word(token: Token, word: Token) -> bool:
     if token.kind == "word" and word.kind == "word":
         return word_matches(token, word.low, word.fold)
     return token.kind == word.kind and token.fold == word.fold
+
+
+class _Spanned(Protocol):
+    @property
+    def end(self) -> int: ...
+
+
+_Hit = TypeVar("_Hit", bound=_Spanned)
+
+
+def _scan(
+    tokens: Sequence[Token],
+    blocked: set[int],
+    at: Callable[[Sequence[Token], int, set[int]], _Hit | None],
+) -> list[_Hit]:
+    """Longest-first hits left to right: a hit's tokens are not looked at again."""
+    hits: list[_Hit] = []
+    i = 0
+    while i < len(tokens):
+        hit = None if i in blocked else at(tokens, i, blocked)
+        if hit is None:
+            i += 1
+            continue
+        hits.append(hit)
+        i = hit.end
+    return hits
