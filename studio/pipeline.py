@@ -281,6 +281,7 @@ def _make_plan(source: Source, options: Options) -> list[ClipPlan]:
             max_len=options.max_len,
             max_clips=options.max_clips,
             regions=source.regions,
+            language=options.language,
         )
         if not plans:
             longest = max((w.duration for w in windows), default=0.0)
@@ -304,6 +305,7 @@ def _make_plan(source: Source, options: Options) -> list[ClipPlan]:
         min_len=options.min_len,
         max_len=options.max_len,
         max_clips=options.max_clips,
+        language=options.language,
     )
     if not plans:
         raise StudioError("no product name or selling phrase was heard; nothing to clip")

@@ -375,5 +375,5 @@ def test_with_an_event_log_only_candidate_regions_are_transcribed(
                    "--out", tmp_path / "out", "--min-len", "5", "--max-len", "10",
                    "--plan-only", *flag)  # fmt: skip
     assert result.exit_code == 0, result.output
-    # Without the flag: the busiest 10 s of the window (from the order's pitch) plus 20 s margins.
-    assert asked == ([None] if flag else [((2.0, 32.0),)])
+    # Without the flag: the busiest 10 s of the window (from the order's pitch) plus 10 s margins.
+    assert asked == ([None] if flag else [((2.0, 22.0),)])
