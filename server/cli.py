@@ -63,14 +63,21 @@ def _read_session_events(data_dir: Path | None, session_id: int) -> list[dict[st
         return read_session_events(data_dir, session_id)
     from sqlalchemy.exc import SQLAlchemyError
 
+    from .db import open_database
     from .dialect import safe_url
     from .errors import NotFound
     from .events import read_session_events as from_database
 
+    where = safe_url(settings.database_url)
     try:
-        return from_database(data_dir, session_id)
-    except NotFound as exc:
-        raise StudioError(f"{exc.message} in {safe_url(settings.database_url)}") from None
+        engine = open_database(Path(), settings.database_url)  # no file on PostgreSQL
     except SQLAlchemyError as exc:
-        where = safe_url(settings.database_url)
+        raise StudioError(f"cannot open {where}: {exc}") from None
+    try:
+        return from_database(None, session_id, engine=engine)
+    except NotFound as exc:
+        raise StudioError(f"{exc.message} in {where}") from None
+    except SQLAlchemyError as exc:
         raise StudioError(f"cannot read the event log in {where}: {exc}") from None
+    finally:
+        engine.dispose()

@@ -78,6 +78,7 @@ studio_jobs = Table(
     Column("clip_id", String(40)),
     Column("status", String(10), nullable=False),  # queued | running | done | failed
     Column("progress", Float, nullable=False, default=0.0),
+    Column("spec", Text, nullable=False),  # what to do: server.studio_work.execute's JSON
     Column("clips", Text, nullable=False, default="{}"),  # clip id -> render progress
     Column("error", Text),
     Column("attempts", Integer, nullable=False, default=0),
@@ -105,7 +106,9 @@ def conninfo(url: str) -> str:
 
 def ensure_schema(engine: Engine) -> None:
     """procrastinate's tables and ``studio_jobs``, created once, under the migration lock."""
-    procrastinate = _require()
+    _require()
+    from procrastinate.schema import SchemaManager
+
     with migration_lock(engine):
         _metadata.create_all(engine, checkfirst=True)
         with engine.connect() as conn:
@@ -115,7 +118,7 @@ def ensure_schema(engine: Engine) -> None:
         raw = engine.raw_connection()
         try:
             # The driver's own execute: the schema's "%" must reach the server as written.
-            raw.driver_connection.execute(procrastinate.SchemaManager.get_schema())  # type: ignore[union-attr]
+            raw.driver_connection.execute(SchemaManager.get_schema())  # type: ignore[union-attr]
             raw.commit()
         finally:
             raw.close()
@@ -200,6 +203,7 @@ class QueueRunner:
                     clip_id=clip_id,
                     status="queued",
                     progress=0.0,
+                    spec=json.dumps(spec, ensure_ascii=False),
                     clips="{}",
                     attempts=0,
                     created_at=now,
@@ -208,7 +212,7 @@ class QueueRunner:
             ).scalar_one()
         try:
             deferrer = self._app.configure_task(name=TASK, queue=QUEUE)
-            queue_job = deferrer.defer(job=job_id, spec=spec)
+            queue_job = deferrer.defer(job=job_id)  # the spec stays in the row
         except Exception as exc:
             _set(self._engine, job_id, status="failed", error=f"could not queue: {exc}")
             raise
@@ -274,8 +278,13 @@ class _Reporter:
         _set(self.engine, self.job_id, progress=value, clips=json.dumps(clips))
 
 
-def run_job(engine: Engine, store: Store, job_id: int, spec: dict[str, Any], worker: str) -> None:
+def run_job(engine: Engine, store: Store, job_id: int, worker: str) -> None:
     """One job, run by a worker: its row says running, then done or failed with why."""
+    row = _row(engine, job_id)
+    if row is None:  # deleted by hand since it was queued: nothing to do
+        logger.warning("studio job %d is gone; skipped", job_id)
+        return
+    spec = json.loads(row.spec)
     with engine.begin() as conn:
         conn.execute(
             update(studio_jobs)
@@ -301,7 +310,9 @@ def run_job(engine: Engine, store: Store, job_id: int, spec: dict[str, Any], wor
 async def recover_stalled(app: Any, engine: Engine, stalled_after: float) -> list[int]:
     """Queue again the jobs of workers silent for ``stalled_after`` seconds (or fail
     those already run :data:`MAX_ATTEMPTS` times); returns the studio job ids."""
-    procrastinate = _require()
+    _require()
+    from procrastinate.jobs import Status
+
     stalled = await app.job_manager.get_stalled_jobs(
         seconds_since_heartbeat=stalled_after, queue=QUEUE
     )
@@ -311,9 +322,7 @@ async def recover_stalled(app: Any, engine: Engine, stalled_after: float) -> lis
         row = await asyncio.to_thread(_row, engine, job_id)
         attempts = row.attempts if row is not None else 0
         if attempts >= MAX_ATTEMPTS:
-            await app.job_manager.finish_job(
-                job, status=procrastinate.jobs.Status.FAILED, delete_job=False
-            )
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
             why = f"a render worker stopped during each of its {attempts} runs; not retried"
             await asyncio.to_thread(_set, engine, job_id, status="failed", error=why, clips="{}")
             logger.error("studio job %d: %s", job_id, why)
@@ -348,8 +357,8 @@ def run_worker(engine: Engine, url: str, data_dir: Path, options: WorkerOptions)
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(url)))
 
     @app.task(name=TASK, queue=QUEUE)
-    def run(job: int, spec: dict[str, Any]) -> None:
-        run_job(engine, store, job, spec, options.name)
+    def run(job: int) -> None:
+        run_job(engine, store, job, options.name)
 
     asyncio.run(_serve(app, engine, options))
 
