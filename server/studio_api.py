@@ -296,7 +296,10 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
     progress = _clip_progress(request, session_id)
     clips = [clip_json(c, segments, link, progress.get(c["id"], 0.0)) for c in state["clips"]]
     jobs = [j.to_json() for j in _runner(request).active(session_id)]
-    latest = _runner(request).latest(session_id)
+    runner = _runner(request)
+    latest = runner.latest(session_id)
+    # On PostgreSQL, how many render workers run: none means queued jobs wait.
+    workers = None if isinstance(runner, JobRunner) else runner.live_workers()
     return {
         "session": session_id,
         "recording": state.get("recording"),
@@ -304,6 +307,7 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
         "clips": clips,
         "jobs": jobs,
         "last_job": latest.to_json() if latest else None,
+        "render_workers": workers,
         "glossary": store.glossary(),
     }
 

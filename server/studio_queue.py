@@ -67,6 +67,7 @@ TASK = "chotdon.studio.run"
 MAX_ATTEMPTS = 3  # runs of one job, counting those a dead worker never finished
 PROGRESS_STEP = 0.01  # a progress write at most every 1 %: under 200 writes a job
 LIVE = ("queued", "running")
+LIVE_WORKER_S = 60.0  # a worker heard from this recently counts as running
 
 _metadata = MetaData()
 studio_jobs = Table(
@@ -254,6 +255,16 @@ class QueueRunner:
             for clips in conn.scalars(query):
                 progress.update(json.loads(clips))
         return progress
+
+    def live_workers(self) -> int:
+        """Render workers that sent a heartbeat in the last minute (the database's clock
+        on both sides): 0 tells the page that a queued job waits for a worker to start."""
+        query = text(
+            "SELECT count(*) FROM procrastinate_workers "
+            "WHERE last_heartbeat > now() - make_interval(secs => :secs)"
+        )
+        with self._engine.connect() as conn:
+            return int(conn.scalar(query, {"secs": LIVE_WORKER_S}) or 0)
 
     def close(self) -> None:
         self._app.close()

@@ -178,6 +178,7 @@ def test_a_worker_process_renders_what_the_server_queued(hub: dict[str, Any]) ->
     # Queued, and nothing runs it in the server process.
     queued = client.get(f"/api/sessions/{session_id}/clips", headers=AUTH).json()
     assert [j["status"] for j in queued["jobs"]] == ["queued"] and queued["clips"] == []
+    assert queued["render_workers"] == 0  # the page says that no worker runs yet
 
     worker = hub["worker"]("worker-a")
     job = finished(client, job_id, worker)
@@ -186,6 +187,7 @@ def test_a_worker_process_renders_what_the_server_queued(hub: dict[str, Any]) ->
 
     listing = client.get(f"/api/sessions/{session_id}/clips", headers=AUTH).json()
     assert listing["jobs"] == [] and listing["last_job"]["id"] == job_id
+    assert listing["render_workers"] == 1
     clips = {c["code"]: c for c in listing["clips"]}
     assert set(clips) == {"A1", "B4"}
     assert all(c["status"] == "ready" and c["error"] is None for c in clips.values())
