@@ -58,7 +58,7 @@ from .studio_work import (
 )
 
 if TYPE_CHECKING:
-    from .studio_queue import QueueRunner
+    from .studio_queue import NoQueue, QueueRunner
 
 __all__ = ["router"]
 
@@ -75,9 +75,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if is_postgres(ctx.engine):
         # Render workers (``chotdon render-worker``) run the jobs, here or elsewhere;
         # a restarted server leaves their clips alone.
-        from .studio_queue import QueueRunner
+        from .studio_queue import NoQueue, QueueRunner, available
 
-        app.state.studio_jobs = QueueRunner(ctx.engine, ctx.settings.database_url)
+        if available():
+            app.state.studio_jobs = QueueRunner(ctx.engine, ctx.settings.database_url)
+        else:
+            logger.warning("no clip jobs: procrastinate is missing (pip install 'chotdon[hub]')")
+            app.state.studio_jobs = NoQueue()
         app.state.studio_store = Store(ctx.data_dir, shared=True)
     else:
         app.state.studio_jobs = JobRunner()
@@ -134,8 +138,8 @@ class ClipPatch(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------
 
 
-def _runner(request: Request) -> JobRunner | QueueRunner:
-    runner: JobRunner | QueueRunner = request.app.state.studio_jobs
+def _runner(request: Request) -> JobRunner | QueueRunner | NoQueue:
+    runner: JobRunner | QueueRunner | NoQueue = request.app.state.studio_jobs
     return runner
 
 

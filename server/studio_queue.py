@@ -47,13 +47,17 @@ from sqlalchemy.engine import make_url
 
 from .db import utcnow_iso
 from .dialect import migration_lock
+from .errors import DomainError
 from .studio_work import Store, execute
 
 __all__ = [
     "MAX_ATTEMPTS",
     "QUEUE",
+    "JobsUnavailable",
+    "NoQueue",
     "QueueRunner",
     "QueuedJob",
+    "available",
     "ensure_schema",
     "recover_stalled",
     "run_job",
@@ -90,14 +94,56 @@ studio_jobs = Table(
 )
 
 
+MISSING = "clip jobs on PostgreSQL need procrastinate: pip install 'chotdon[hub]'"
+
+
 def _require() -> Any:
     try:
         import procrastinate
     except ImportError as exc:
-        raise RuntimeError(
-            "clip jobs on PostgreSQL need procrastinate: pip install 'chotdon[hub]'"
-        ) from exc
+        raise RuntimeError(MISSING) from exc
     return procrastinate
+
+
+def available() -> bool:
+    """Whether the queue can be used: the ``hub`` extra is installed."""
+    try:
+        _require()
+    except RuntimeError:
+        return False
+    return True
+
+
+class JobsUnavailable(DomainError):
+    status = 503
+
+
+class NoQueue:
+    """PostgreSQL without the ``hub`` extra: the server runs and the studio shows its
+    clips, but a new job is refused with the way out, never queued where no one runs it."""
+
+    def submit(
+        self, kind: str, session_id: int, spec: dict[str, Any], clip_id: str | None = None
+    ) -> QueuedJob:
+        raise JobsUnavailable(MISSING, field="job")
+
+    def get(self, job_id: int) -> QueuedJob | None:
+        return None
+
+    def active(self, session_id: int) -> list[QueuedJob]:
+        return []
+
+    def latest(self, session_id: int) -> QueuedJob | None:
+        return None
+
+    def clip_progress(self, session_id: int) -> dict[str, float]:
+        return {}
+
+    def live_workers(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
 
 
 def conninfo(url: str) -> str:

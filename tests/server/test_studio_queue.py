@@ -272,3 +272,29 @@ def test_clips_by_session_reads_the_log_from_postgresql(hub: dict[str, Any]) -> 
 def test_render_worker_refuses_sqlite(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["render-worker", "--data", str(tmp_path)])
     assert result.exit_code != 0 and "CHOTDON_DATABASE_URL" in result.output
+
+
+@pytest.mark.postgres
+def test_without_the_hub_extra_the_server_runs_and_refuses_jobs(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "procrastinate", None)  # as if not installed
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    engine = open_database(data_dir / "chotdon.db", postgres_url)
+    session_id = logged_session(engine, tmp_path / "live.mp4")
+    engine.dispose()
+    settings = make_settings(data_dir, database_url=postgres_url)
+    with TestClient(create_app(settings)) as client:
+        answer = client.post(f"/api/sessions/{session_id}/clips", json={}, headers=AUTH)
+        # Checked first: the recording named by the log does not exist.
+        assert answer.status_code == 422 and answer.json()["field"] == "recording"
+        (tmp_path / "live.mp4").write_bytes(b"")
+        answer = client.post(f"/api/sessions/{session_id}/clips", json={}, headers=AUTH)
+        assert answer.status_code == 503
+        assert answer.json() == {
+            "error": "clip jobs on PostgreSQL need procrastinate: pip install 'chotdon[hub]'",
+            "field": "job",
+        }
+        listing = client.get(f"/api/sessions/{session_id}/clips", headers=AUTH).json()
+        assert listing["jobs"] == [] and listing["render_workers"] == 0
