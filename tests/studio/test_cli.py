@@ -169,6 +169,14 @@ def test_srt_and_thumbnail_for_each_clip(live: Live) -> None:
             assert (frame.width, frame.height) == (1080, 1920)
 
 
+def test_seconds_per_stage_are_written(live: Live) -> None:
+    # Runs before the re-run test below, which renders nothing.
+    seconds = json.loads((live.out / ".studio" / "timings.json").read_text(encoding="utf-8"))
+    assert {"probe", "plan", "track", "captions", "encode", "thumbnail", "render"} <= set(seconds)
+    assert all(value >= 0 for value in seconds.values())
+    assert seconds["encode"] > 0 and seconds["render"] >= seconds["encode"] / len(live.plan())
+
+
 @pytest.mark.slow
 def test_moving_subject_stays_inside_the_crop(live: Live) -> None:
     first = live.out / live.plan()[0]["file"]
