@@ -29,6 +29,7 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -65,8 +66,8 @@ _STATE_KEY = "live_state"
 # while the database is held by another program.
 LOCK_WAIT_S = 2 * BUSY_TIMEOUT_S
 # Several workers: how many updates live_log keeps per shop (a worker further behind
-# reloads the whole state), pruned every PRUNE_EVERY revisions; and how many times a
-# command that found its worker behind catches up and tries again before a 503.
+# reloads the whole state), pruned every PRUNE_EVERY revisions; how many reads a
+# catch-up makes at most before it waits for the next poke.
 LOG_KEEP = 1000
 PRUNE_EVERY = 100
 MAX_TURNS = 20
@@ -197,6 +198,7 @@ class LiveService:
         self._lock = asyncio.Lock()
         self._wanted = 0  # the highest rev another worker is known to have committed
         self._catching: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by the first command
 
     # Read-only views of the current state, for routes and the order book.
     @property
@@ -296,15 +298,10 @@ class LiveService:
         self, change: Change, work: DbWork | None = None
     ) -> dict[str, Any] | None:
         """:meth:`apply` for a caller that already holds the lock (inside :meth:`serial`)."""
-        for _ in range(MAX_TURNS):
-            now = utcnow_iso()
-            try:
-                sent = await self.writer.run(partial(self._commit, change, work, now))
-            except _Behind as behind:  # another worker moved first: catch up, go again
-                self._absorb(behind.catch_up, own_pending=False)
-                continue
-            return self._publish(change, sent)
-        raise DatabaseBusy("the live state is changing too fast to keep up; try again")
+        self._loop = asyncio.get_running_loop()
+        now = utcnow_iso()
+        sent = await self.writer.run(partial(self._commit, change, work, now))
+        return self._publish(change, sent)
 
     def _commit(self, change: Change, work: DbWork | None, now: str) -> _Sent | None:
         """The database half of a command, in the writer thread."""
@@ -312,7 +309,7 @@ class LiveService:
             if self.shared:
                 fanout.lock_shop(conn, self.shop)
                 if (behind := self._check_turn(conn)) is not None:
-                    raise _Behind(behind)  # rolls back: nothing written, work not run
+                    self._absorb_from_writer(behind)  # before work reads the state
             if work is not None and (more := work(conn)) is not None:
                 change.merge(more)
             session = change.set_.get("session", self.session)
@@ -346,6 +343,23 @@ class LiveService:
         stored = _stored_rev(conn)
         return None if stored == self.rev else _read_since(conn, self.shop, self.rev, stored)
 
+    def _absorb_from_writer(self, catch_up: _CatchUp) -> None:
+        """Catch up from the writer thread with the shop's lock held: the state moves on
+        the loop (which owns it and the sockets) while this transaction waits, so the
+        worker that was behind runs its command now instead of giving the lock away."""
+        done: Future[_Absorbed] = Future()
+
+        def absorb() -> None:
+            try:
+                done.set_result(self._absorb(catch_up, own_pending=False))
+            except BaseException as exc:  # handed to the writer thread
+                done.set_exception(exc)
+
+        if self._loop is None:  # apply_locked sets it before the writer runs
+            raise RuntimeError("no event loop to catch up on")
+        self._loop.call_soon_threadsafe(absorb)
+        done.result(timeout=LOCK_WAIT_S)
+
     def _log(self, conn: Connection, rev: int, text: str) -> None:
         """Keep the update for the other workers and poke them (both at commit)."""
         conn.execute(
@@ -376,6 +390,12 @@ class LiveService:
         listener (re)connected: pokes sent while it was away are gone)."""
         self._wanted = max(self._wanted, self.rev + 1)
         self._start_catch_up()
+
+    async def stop_catching_up(self) -> None:
+        """At shutdown: end a catch-up in progress."""
+        if self._catching is not None:
+            self._catching.cancel()
+            await asyncio.gather(self._catching, return_exceptions=True)
 
     def _start_catch_up(self) -> None:
         if self._catching is None or self._catching.done():
@@ -581,12 +601,6 @@ class _CatchUp:
     stored: int
     updates: list[tuple[int, str, str]] = field(default_factory=list)
     state: LiveState | None = None
-
-
-class _Behind(Exception):  # a signal to the loop, not an error
-    def __init__(self, catch_up: _CatchUp) -> None:
-        super().__init__("behind the stored state")
-        self.catch_up = catch_up
 
 
 class _Absorbed(enum.Enum):
