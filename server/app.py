@@ -175,7 +175,8 @@ def create_app(settings: Settings | None = None, *, worker: int | None = None) -
             for task in ctx.tasks:
                 task.cancel()
             await asyncio.gather(*ctx.tasks, return_exceptions=True)
-            await ctx.live.stop_catching_up()
+            await ctx.live.stop_catching_up()  # the listener was among the tasks
+            await ctx.orders.drain()
             ctx.hub.close_all()
             # A cancelled task's job may still run in the writer thread: let it finish
             # first, or its connection outlives the pool (psycopg warns; SQLite is silent).

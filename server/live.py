@@ -392,9 +392,10 @@ class LiveService:
         self._start_catch_up()
 
     async def stop_catching_up(self) -> None:
-        """At shutdown: end a catch-up in progress."""
+        """At shutdown, once no poke can come: let a catch-up in progress end (a few
+        short reads at most), so its connection is back in the pool before the engine
+        is disposed; a cancelled task would leave its read running in its thread."""
         if self._catching is not None:
-            self._catching.cancel()
             await asyncio.gather(self._catching, return_exceptions=True)
 
     def _start_catch_up(self) -> None:

@@ -228,6 +228,10 @@ class OrderService:
             self._pushing.add(task)
             task.add_done_callback(self._pushing.discard)
 
+    async def drain(self) -> None:
+        """At shutdown: wait for the comment rows being read for panels (see above)."""
+        await asyncio.gather(*self._pushing, return_exceptions=True)
+
     def connector_state(self, state: ConnectorState) -> None:
         self.connectors[state.name] = state.to_dict()
         self._publish(protocol.connectors_push(list(self.connectors.values())))
