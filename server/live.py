@@ -486,7 +486,7 @@ class LiveService:
         return session
 
     async def pin(self, code: str) -> dict[str, Any] | None:
-        code = self._known(code)
+        code = await self._known_now(code)
         return await self.apply(set_={"pinned": code}, events=[("product_pinned", {"code": code})])
 
     async def unpin(self) -> dict[str, Any] | None:
@@ -501,7 +501,7 @@ class LiveService:
     async def change_price(
         self, code: str, price: int | None, sale_price: int | None, clear_sale: bool = False
     ) -> dict[str, Any] | None:
-        code = self._known(code)
+        code = await self._known_now(code)
         patch = ProductPatch(price=price, sale_price=sale_price, clear_sale_price=clear_sale)
 
         def work(conn: Connection) -> Change:
@@ -512,7 +512,7 @@ class LiveService:
         return await self.apply(work=work)
 
     async def change_stock(self, code: str, stock: int) -> dict[str, Any] | None:
-        code = self._known(code)
+        code = await self._known_now(code)
 
         def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, ProductPatch(stock=stock))
@@ -578,6 +578,14 @@ class LiveService:
         return Change(set_=set_, products=changes)
 
     # -- helpers -------------------------------------------------------------------
+
+    async def _known_now(self, code: str) -> str:
+        """:meth:`_known`, after catching up when the code is unknown here and another
+        worker may have just added it (a product made through one, pinned through another)."""
+        if self.shared and normalize_code(code) not in self.products:
+            catch_up = await self.writer.read(partial(_read_since, shop=self.shop, rev=self.rev))
+            self._absorb(catch_up, own_pending=self._lock.locked())
+        return self._known(code)
 
     def _known(self, code: str) -> str:
         normalized = normalize_code(code)

@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.cli import main
 from server.fanout import CHANNEL, MAX_PAYLOAD, conninfo, news_pokes, read_poke, rev_poke
+from tests.pg import Postgres
 
 from .conftest import HELPER, OVERLAY, ServerProcess, comment, run_async
 
@@ -33,17 +34,26 @@ WAIT_S = 30
 CODES = ("A1", "A2", "A3", "B1", "B2")
 
 
-@pytest.fixture
-def workers(tmp_path: Path, postgres_url: str) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module")
+def workers(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: Postgres
+) -> Iterator[ServerProcess]:
+    """One server with two workers for the module (each test reads the revs it starts
+    from); the test that kills a worker comes last."""
+    folder = tmp_path_factory.mktemp("workers")
+    name, url = postgres_server.create()
     server = ServerProcess(
-        data_dir=tmp_path / "data",
-        log=tmp_path / "server.log",
-        env={"CHOTDON_DATABASE_URL": postgres_url},
+        data_dir=folder / "data",
+        log=folder / "server.log",
+        env={"CHOTDON_DATABASE_URL": url},
         args=["--workers", "2"],
     )
-    server.start()
-    yield server
-    server.stop()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        postgres_server.drop(name)
 
 
 @dataclass
@@ -241,6 +251,34 @@ def test_concurrent_commands_through_both_workers_keep_revs_gap_free(
     assert logged >= 2 * per_worker
 
 
+def test_pokes_are_capped_and_read_back() -> None:
+    assert read_poke(rev_poke("default", "abc123", 42)) is not None
+    poke = read_poke(rev_poke("default", "abc123", 42))
+    assert poke is not None and (poke.kind, poke.shop, poke.rev) == ("rev", "default", 42)
+    payloads = news_pokes("orders", "default", "abc123", range(1_000_000, 1_000_500))
+    assert len(payloads) > 1
+    ids: list[int] = []
+    for payload in payloads:
+        assert len(payload.encode()) <= MAX_PAYLOAD
+        read = read_poke(payload)
+        assert read is not None and read.kind == "orders"
+        ids.extend(read.ids)
+    assert ids == list(range(1_000_000, 1_000_500))
+    with pytest.raises(ValueError, match="shop id"):
+        rev_poke("x" * 65, "abc123", 1)
+    assert read_poke("r default abc " + "9" * 300) is None  # over the cap: not read
+    assert read_poke("z default abc 1") is None
+
+
+def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["serve", "--workers", "2", "--data", str(tmp_path), "--no-qr"], env={}
+    )
+    assert result.exit_code == 1
+    assert "several workers need PostgreSQL" in result.output
+    assert not (tmp_path / "chotdon.lock").exists()  # refused before anything was opened
+
+
 def _worker_pid(server: ServerProcess, index: int) -> int:
     for child in psutil.Process(server.pid).children():
         if child.cmdline()[-2:] == ["server.workers", str(index)]:
@@ -288,31 +326,3 @@ def test_a_killed_worker_loses_nothing_acknowledged(workers: ServerProcess) -> N
     assert stored == acked
     state = workers.query("SELECT value FROM kv WHERE key = 'live_state'")[0][0]
     assert json.loads(state)["pinned"] == CODES[7 % 5]
-
-
-def test_pokes_are_capped_and_read_back() -> None:
-    assert read_poke(rev_poke("default", "abc123", 42)) is not None
-    poke = read_poke(rev_poke("default", "abc123", 42))
-    assert poke is not None and (poke.kind, poke.shop, poke.rev) == ("rev", "default", 42)
-    payloads = news_pokes("orders", "default", "abc123", range(1_000_000, 1_000_500))
-    assert len(payloads) > 1
-    ids: list[int] = []
-    for payload in payloads:
-        assert len(payload.encode()) <= MAX_PAYLOAD
-        read = read_poke(payload)
-        assert read is not None and read.kind == "orders"
-        ids.extend(read.ids)
-    assert ids == list(range(1_000_000, 1_000_500))
-    with pytest.raises(ValueError, match="shop id"):
-        rev_poke("x" * 65, "abc123", 1)
-    assert read_poke("r default abc " + "9" * 300) is None  # over the cap: not read
-    assert read_poke("z default abc 1") is None
-
-
-def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        main, ["serve", "--workers", "2", "--data", str(tmp_path), "--no-qr"], env={}
-    )
-    assert result.exit_code == 1
-    assert "several workers need PostgreSQL" in result.output
-    assert not (tmp_path / "chotdon.lock").exists()  # refused before anything was opened
