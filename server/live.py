@@ -637,12 +637,15 @@ def _stored_rev(conn: Connection) -> int:
 
 
 def _read_since(conn: Connection, shop: str, rev: int, stored: int | None = None) -> _CatchUp:
-    """The updates after ``rev`` up to the stored rev, or the whole state when the log
-    lacks one of them (pruned, or written before the log existed)."""
-    if stored is None:
-        stored = _stored_rev(conn)
+    """The updates after ``rev`` (up to the stored rev when it is given), or the whole
+    state when the log lacks one of them (pruned, or written before the log existed).
+
+    Poked (``stored`` not given), one query usually answers: the log rows after
+    ``rev``, consecutive from ``rev + 1``; the stored rev is read only when there
+    are none, or they do not follow on.
+    """
     if stored == rev:
-        return _CatchUp(stored)
+        return _CatchUp(rev)
     rows = conn.execute(
         select(live_log.c.rev, live_log.c.origin, live_log.c.message)
         .where(live_log.c.shop == shop, live_log.c.rev > rev)
@@ -650,8 +653,14 @@ def _read_since(conn: Connection, shop: str, rev: int, stored: int | None = None
         .limit(LOG_KEEP)
     ).all()
     updates = [(int(r.rev), str(r.origin), str(r.message)) for r in rows]
-    have = [u[0] for u in updates[: max(0, stored - rev)]]
-    if stored < rev or have != list(range(rev + 1, stored + 1)):
+    follows = [u[0] for u in updates] == list(range(rev + 1, rev + 1 + len(updates)))
+    if stored is None and updates and follows:
+        return _CatchUp(updates[-1][0], updates)
+    if stored is None:
+        stored = _stored_rev(conn)
+        if stored == rev:
+            return _CatchUp(rev)
+    if stored < rev or not follows or len(updates) < stored - rev:
         return _CatchUp(stored, state=_read_state(conn))
     return _CatchUp(stored, updates)
 
