@@ -146,7 +146,11 @@ async def start_background(ctx: AppContext) -> None:
 
 
 def start_connectors(ctx: AppContext) -> None:
-    """Start the configured connectors under supervision, feeding the order book."""
+    """Start the configured connectors under supervision, feeding the order book
+    (worker 0 only, when there are several: one reader per platform account)."""
+    if ctx.worker not in (None, 0):
+        logger.info("connectors run on worker 0 only; not started on worker %s", ctx.worker)
+        return
     service = ctx.orders
 
     async def emit(batch: Sequence[CommentIn]) -> None:
