@@ -138,10 +138,10 @@ async def start_background(ctx: AppContext) -> None:
     With several workers only the first runs them: one connector per platform
     account, one OBS follower; the others serve sockets and pages.
     """
+    ctx.orders.connector_state(ConnectorState(name="manual", status="live"))
     if ctx.worker not in (None, 0):
         return
     start_obs(ctx)  # OBS recording follows the session; idle without CHOTDON_OBS_URL
-    ctx.orders.connector_state(ConnectorState(name="manual", status="live"))
     start_connectors(ctx)
 
 
