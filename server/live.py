@@ -13,9 +13,10 @@ gap asks for a new snapshot.
 On PostgreSQL several workers (processes) may hold the same shop's state, so
 the database decides the order (:attr:`LiveService.shared`). Each command's
 transaction first takes the shop's advisory lock (:func:`server.fanout.lock_shop`)
-and compares the stored ``rev`` with its own: a worker that is behind rolls back,
-applies the updates it missed (from ``live_log``), and runs the command again,
-so revisions never collide and no change is lost. The update is written to
+and compares the stored ``rev`` with its own: a worker that is behind applies the
+updates it missed (read from ``live_log``, applied on the loop while the lock is
+held) before the command reads the state, so revisions never collide and no
+change is lost. The update is written to
 ``live_log`` and a small poke goes out with the commit; the other workers read
 the update and publish it to their own sockets (:meth:`LiveService.poked`).
 """
