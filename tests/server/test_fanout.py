@@ -9,6 +9,7 @@ processes and LISTEN/NOTIFY is in ``tests/hardening/test_workers.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,3 +143,66 @@ def test_a_command_on_a_worker_that_is_behind_catches_up_first(
     assert [m["rev"] for m in messages[1:]] == [start + 1, start + 2, start + 3]
     assert messages[3]["set"]["elements"]["qr"] is True
     assert live.pinned == "A2"  # the state the command ran on had the other's pins
+
+
+def test_two_workers_inserting_one_new_buyer_get_the_same_row(
+    other: TestClient, engine: Engine
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from server.comments import CommentIn
+    from server.db import customers
+    from server.orders.ingest import _upsert_customers
+    from server.orders.parsing import ParserCache
+
+    def batch(nickname: str, text: str) -> list[Any]:
+        comment = CommentIn(platform="sim", id=nickname, user="lan", nickname=nickname, text=text)
+        return [(comment, ParserCache().parse(comment.text, None))]
+
+    first = engine.connect()
+    try:
+        first.begin()
+        mine = _upsert_customers(first, batch("Lan", "chốt 1"))  # holds the new row
+        with ThreadPoolExecutor(1) as pool:
+            # The second worker's insert waits on the unique index until the first commits.
+            theirs = pool.submit(
+                lambda: _in_own_transaction(engine, batch("Lan B", "sđt 0912345678"))
+            )
+            _until_waiting(engine, theirs)
+            first.commit()
+            ids = theirs.result(timeout=10)
+    finally:
+        first.close()
+    assert ids == mine
+    with engine.connect() as conn:
+        rows = conn.execute(select(customers.c.nickname, customers.c.phone)).all()
+        assert conn.scalar(select(func.count()).select_from(customers)) == 1
+    assert [tuple(r) for r in rows] == [("Lan B", "0912345678")]
+
+
+def _in_own_transaction(engine: Engine, pairs: list[Any]) -> dict[tuple[str, str], int]:
+    from server.orders.ingest import _upsert_customers
+
+    with engine.begin() as conn:
+        return _upsert_customers(conn, pairs)
+
+
+def _until_waiting(engine: Engine, future: Any) -> None:
+    """Until the other transaction is seen waiting on a lock (or it ended: its error)."""
+    from sqlalchemy import text
+
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    with engine.connect() as watcher:
+        for _ in range(3000):
+            if watcher.scalar(query):
+                return
+            watcher.rollback()  # a fresh snapshot of pg_stat_activity
+            with contextlib.suppress(TimeoutError):
+                future.result(timeout=0.01)  # wait on the racer, not on the clock
+            assert not future.done(), "the second insert did not wait for the first"
+    raise AssertionError("the second insert never waited on the unique index")
