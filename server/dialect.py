@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 __all__ = [
+    "conninfo",
     "is_lock_timeout",
     "is_postgres",
     "migration_lock",
@@ -135,3 +136,8 @@ def _nul_free(base: Any) -> type:
 
         _DUMPERS[base] = type(f"NulFree{base.__name__}", (base,), {"dump": dump})
     return _DUMPERS[base]
+
+
+def conninfo(url: str) -> str:
+    """libpq's form of a SQLAlchemy URL (``postgresql+psycopg://`` becomes ``postgresql://``)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection, text
-from sqlalchemy.engine import make_url
 
 from .connectors.base import backoff_delay
+from .dialect import conninfo
 
 __all__ = [
     "CHANNEL",
@@ -134,11 +134,6 @@ def lock_shop(conn: Connection, shop: str) -> None:
     key = zlib.crc32(shop.encode())
     key = key - (1 << 32) if key >= 1 << 31 else key  # int4, as the two-key form takes
     conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": LIVE_LOCK, "b": key})
-
-
-def conninfo(url: str) -> str:
-    """libpq's form of a SQLAlchemy URL (``postgresql+psycopg://`` becomes ``postgresql://``)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class Listener:
