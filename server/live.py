@@ -28,7 +28,7 @@ from chotdon.codes import normalize_code
 
 from . import catalog, protocol
 from .catalog import Product, ProductPatch
-from .db import BUSY_TIMEOUT_S, DatabaseBusy, Writer, kv, live_sessions, utcnow_iso
+from .db import BUSY_TIMEOUT_S, QUIET_MAX_S, DatabaseBusy, Writer, kv, live_sessions, utcnow_iso
 from .errors import InvalidInput, NotFound
 from .events import append_events
 from .hub import Hub
@@ -171,6 +171,7 @@ class LiveService:
         self.writer = Writer(engine)
         self.current = LiveState()
         self._lock = asyncio.Lock()
+        self._quiet: asyncio.Task[None] | None = None
 
     # Read-only views of the current state, for routes and the order book.
     @property
@@ -298,8 +299,17 @@ class LiveService:
             return None
         self.current.move(change.set_, change.products)
         message = protocol.update(self.rev, now, change.set_, change.products)
+        self.writer.pause()  # no database job starts while the update is being written
         self.hub.publish(message)
+        if self._quiet is None or self._quiet.done():
+            self._quiet = asyncio.ensure_future(self._resume_when_sent())
         return cast(dict[str, Any], message)  # commands hand it back as plain data
+
+    async def _resume_when_sent(self) -> None:
+        try:
+            await self.hub.drained(QUIET_MAX_S)
+        finally:
+            self.writer.resume()
 
     # -- commands ----------------------------------------------------------------
 

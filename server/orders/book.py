@@ -20,7 +20,7 @@ publish it (ticker, sold counts, stock, events) after the commit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,12 +215,14 @@ def create_lines(
     now: str,
     known: dict[str, dict[str, Any]] | None = None,
     rows: list[dict[str, Any]] | None = None,
+    take: Callable[[str, float, str | None], bool] | None = None,
 ) -> list[str]:
     """Reserve and insert one line per spec; returns each line's status.
 
     ``known`` is the products' rows (price, name, unit) when the caller has them.
     ``rows`` given: the lines are appended to it, for the caller to insert many at
     once (one ``executemany`` per batch of comments), instead of one by one.
+    ``take`` reserves instead of :func:`reserve` (a batch's stock ledger).
     """
     if known is None or any(s.code not in known or "variants" not in known[s.code] for s in specs):
         known = product_rows(conn, (s.code for s in specs))
@@ -237,7 +239,10 @@ def create_lines(
                 f"({', '.join(product['variants']) or 'it has none'})",
                 field="variant",
             )
-        ok = reserve(conn, spec.code, spec.qty, spec.variant)
+        if take is not None:
+            ok = take(spec.code, spec.qty, spec.variant)
+        else:
+            ok = reserve(conn, spec.code, spec.qty, spec.variant)
         status = "pending" if ok else "waitlist"
         product, price = _priced(product, spec.variant)
         row = {
