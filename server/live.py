@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ from .errors import InvalidInput, NotFound
 from .events import append_events
 from .hub import Hub
 
-__all__ = ["ELEMENTS", "Change", "LiveService", "LiveState", "product_view"]
+__all__ = ["ELEMENTS", "Change", "CommandLock", "LiveService", "LiveState", "product_view"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -170,7 +171,7 @@ class LiveService:
         self.hub = hub
         self.writer = Writer(engine)
         self.current = LiveState()
-        self._lock = asyncio.Lock()
+        self._lock = CommandLock()
         self._quiet: asyncio.Task[None] | None = None
 
     # Read-only views of the current state, for routes and the order book.
@@ -232,23 +233,24 @@ class LiveService:
 
     # -- the one way state changes ---------------------------------------------
 
-    async def serial(self, body: Callable[[], Awaitable[T]]) -> T:
+    async def serial(self, body: Callable[[], Awaitable[T]], *, urgent: bool = True) -> T:
         """Run ``body`` with the command lock held, to the end even if the caller goes.
 
         A caller cancelled half-way (a client that hangs up) must not leave a
         transaction committed but its in-memory change not applied, so the body
         runs as its own task. Waiting for the lock is bounded: a database held
-        by another program answers 503 rather than a queue without end.
+        by another program answers 503 rather than a queue without end. Helpers'
+        commands are ``urgent``: they go before queued comment batches.
         """
 
         async def locked() -> T:
             if self._lock.locked():  # wait_for costs a task: only when there is a queue
                 try:
-                    await asyncio.wait_for(self._lock.acquire(), LOCK_WAIT_S)
+                    await asyncio.wait_for(self._lock.acquire(urgent), LOCK_WAIT_S)
                 except TimeoutError:
                     raise DatabaseBusy() from None
             else:
-                await self._lock.acquire()
+                await self._lock.acquire(urgent)
             try:
                 return await body()
             finally:
@@ -263,15 +265,17 @@ class LiveService:
         products: ProductChanges | None = None,
         events: Iterable[tuple[str, dict[str, Any]]] = (),
         work: DbWork | None = None,
+        urgent: bool = True,
     ) -> dict[str, Any] | None:
         """Commit ``work``, the events and the new state together, then broadcast.
 
         When nothing the pages draw has changed (say, a batch of comments with no
         order), the events are still logged but no revision is spent and nothing
-        is broadcast. Returns the update sent, or None.
+        is broadcast. Returns the update sent, or None. ``urgent=False`` (comment
+        batches) lets waiting commands go first.
         """
         change = Change(dict(set_ or {}), dict(products or {}), list(events))
-        return await self.serial(lambda: self.apply_locked(change, work))
+        return await self.serial(lambda: self.apply_locked(change, work), urgent=urgent)
 
     async def apply_locked(
         self, change: Change, work: DbWork | None = None
@@ -453,6 +457,47 @@ class LiveService:
         if normalized not in self.products:
             raise NotFound(f"no product with code {normalized}", field="code")
         return normalized
+
+
+class CommandLock:
+    """An asyncio lock with two queues: urgent waiters (helpers' commands) get it
+    before the others (comment batches), each queue in arrival order.
+
+    ``release`` hands the lock straight to the next waiter, so nobody can slip in
+    between; a waiter cancelled after it was handed the lock passes it on.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    def locked(self) -> bool:
+        return self._held
+
+    async def acquire(self, urgent: bool = True) -> None:
+        if not self._held:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._waiters[0 if urgent else 1]
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as we gave up: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiters:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # still held: now by that waiter
+                    return
+        self._held = False
 
 
 def _put_kv(conn: Connection, key: str, value: Any) -> None:
