@@ -268,9 +268,20 @@ def create_lines(
     return statuses
 
 
+_SET_LINE: dict[tuple[str, ...], Any] = {}  # statements by the columns they set
+
+
 def _set_line(conn: Connection, line_id: int, **values: Any) -> None:
     values["updated_at"] = utcnow_iso()
-    conn.execute(update(order_lines).where(order_lines.c.id == line_id).values(**values))
+    names = tuple(sorted(values))
+    statement = _SET_LINE.get(names)
+    if statement is None:  # built once per set of columns, bound per call
+        statement = _SET_LINE[names] = (
+            update(order_lines)
+            .where(order_lines.c.id == bindparam("line_id"))
+            .values({name: bindparam(name) for name in names})
+        )
+    conn.execute(statement, {"line_id": line_id, **values})
 
 
 def cancel_lines(conn: Connection, changes: Changes, lines: Sequence[Any]) -> int:
@@ -285,19 +296,32 @@ def cancel_lines(conn: Connection, changes: Changes, lines: Sequence[Any]) -> in
     return len(lines)
 
 
+def _active_query(by_code: bool, by_variant: bool) -> Any:
+    query = (
+        select(order_lines)
+        .where(
+            order_lines.c.customer_id == bindparam("customer"),
+            order_lines.c.status.in_(ACTIVE),
+        )
+        .order_by(order_lines.c.id.desc())
+    )
+    if by_code:
+        query = query.where(order_lines.c.code == bindparam("code"))
+    if by_variant:
+        query = query.where(order_lines.c.variant == bindparam("variant"))
+    return query
+
+
+# A buyer's open lines (all, of a product, of a variant): built once, bound per cancel.
+_ACTIVE = {(c, v): _active_query(c, v) for c in (False, True) for v in (False, True)}
+
+
 def _active_lines(
     conn: Connection, customer_id: int, code: str | None = None, variant: str | None = None
 ) -> list[Any]:
-    query = (
-        select(order_lines)
-        .where(order_lines.c.customer_id == customer_id, order_lines.c.status.in_(ACTIVE))
-        .order_by(order_lines.c.id.desc())
-    )
-    if code is not None:
-        query = query.where(order_lines.c.code == code)
-    if variant is not None:
-        query = query.where(order_lines.c.variant == variant)
-    return list(conn.execute(query))
+    query = _ACTIVE[(code is not None, variant is not None)]
+    params = {"customer": customer_id, "code": code, "variant": variant}
+    return list(conn.execute(query, {k: v for k, v in params.items() if v is not None}))
 
 
 def cancel_for_customer(
@@ -342,11 +366,7 @@ def _cancel_product(
             if freed and line.variant is not None:
                 conn.execute(_RELEASE_VARIANT, {"c": code, "v": line.variant, "n": freed})
             elif freed:
-                conn.execute(
-                    update(products)
-                    .where(products.c.code == code)
-                    .values(stock=products.c.stock + freed, updated_at=utcnow_iso())
-                )
+                conn.execute(_RELEASE, {"c": code, "n": freed, "t": utcnow_iso()})
         _set_line(conn, line.id, qty=remaining)
         changes.cancelled(code, left, reserved, line.unit_price)
         changes.customers.add(customer_id)
