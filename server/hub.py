@@ -55,8 +55,9 @@ class Hub:
     def __init__(self) -> None:
         self._clients: set[Client] = set()
         self._pending = 0  # the clients' ``pending``, summed
-        self._idle = asyncio.Event()
-        self._idle.set()
+        # Futures of drained() callers, made on the running loop when asked (an app
+        # object may serve several loops one after the other: tests).
+        self._drain_waiters: list[asyncio.Future[None]] = []
 
     @property
     def clients(self) -> frozenset[Client]:
@@ -83,21 +84,26 @@ class Hub:
     async def drained(self, timeout: float) -> bool:
         """Wait until every message published so far is written (or its client gone),
         ``timeout`` at most; a slow phone must not hold anyone up for long."""
-        if self._idle.is_set():
+        if self._pending == 0:
             return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._drain_waiters.append(waiter)
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError:
             return False
+        finally:
+            if waiter in self._drain_waiters:
+                self._drain_waiters.remove(waiter)
         return True
 
     def _count(self, delta: int) -> None:
-        self._pending += delta
-        if self._pending <= 0:
-            self._pending = 0
-            self._idle.set()
-        else:
-            self._idle.clear()
+        self._pending = max(0, self._pending + delta)
+        if self._pending == 0 and self._drain_waiters:
+            waiters, self._drain_waiters = self._drain_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _forget(self, client: Client) -> None:
         """Stop counting what ``client`` has not written: it will never be written."""
