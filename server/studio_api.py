@@ -22,7 +22,7 @@ import re
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -36,6 +36,7 @@ from studio.session import logged_recordings
 
 from .context import AppContext, Helper, HelperLink
 from .db import live_sessions
+from .dialect import is_postgres
 from .errors import InvalidInput, NotFound, error_body
 from .studio_jobs import JobRunner
 from .studio_work import (
@@ -44,16 +45,20 @@ from .studio_work import (
     clip_json,
     corrected_words,
     edited_cues,
+    execute,
     find_clip,
-    plan_session,
     recover,
-    render_clips,
     resolve_recording,
     session_events,
     session_of,
+    spec_of_plan,
+    spec_of_render,
     trimmed,
     words_of,
 )
+
+if TYPE_CHECKING:
+    from .studio_queue import NoQueue, QueueRunner
 
 __all__ = ["router"]
 
@@ -66,9 +71,22 @@ LISTED_SESSIONS = 30
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.studio_jobs = JobRunner()
-    app.state.studio_store = Store(app.state.ctx.data_dir)
-    recover(app.state.studio_store)
+    ctx: AppContext = app.state.ctx
+    if is_postgres(ctx.engine):
+        # Render workers (``chotdon render-worker``) run the jobs, here or elsewhere;
+        # a restarted server leaves their clips alone.
+        from .studio_queue import NoQueue, QueueRunner, available
+
+        if available():
+            app.state.studio_jobs = QueueRunner(ctx.engine, ctx.settings.database_url)
+        else:
+            logger.warning("no clip jobs: procrastinate is missing (pip install 'chotdon[hub]')")
+            app.state.studio_jobs = NoQueue()
+        app.state.studio_store = Store(ctx.data_dir, shared=True)
+    else:
+        app.state.studio_jobs = JobRunner()
+        app.state.studio_store = Store(ctx.data_dir)
+        recover(app.state.studio_store)
     try:
         yield
     finally:
@@ -120,9 +138,29 @@ class ClipPatch(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------
 
 
-def _runner(request: Request) -> JobRunner:
-    runner: JobRunner = request.app.state.studio_jobs
+def _runner(request: Request) -> JobRunner | QueueRunner | NoQueue:
+    runner: JobRunner | QueueRunner | NoQueue = request.app.state.studio_jobs
     return runner
+
+
+def _submit(
+    request: Request, kind: str, session_id: int, spec: dict[str, Any], clip_id: str | None = None
+) -> int:
+    """Queue a job: on PostgreSQL for the render workers, else for this server's thread."""
+    runner = _runner(request)
+    if isinstance(runner, JobRunner):
+        store, engine = _store(request), request.app.state.ctx.engine
+        return runner.submit(
+            kind, session_id, lambda progress: execute(spec, store, engine, progress), clip_id
+        ).id
+    return runner.submit(kind, session_id, spec, clip_id).id
+
+
+def _clip_progress(request: Request, session_id: int) -> dict[str, float]:
+    runner = _runner(request)
+    if isinstance(runner, JobRunner):
+        return _store(request).progress
+    return runner.clip_progress(session_id)
 
 
 def _store(request: Request) -> Store:
@@ -195,7 +233,7 @@ def studio_sessions(ctx: Helper, request: Request) -> dict[str, Any]:
         ).all()
     listed = []
     for row in rows:
-        logged = [r for r in logged_recordings(session_events(ctx.data_dir, row.id)) if r.path]
+        logged = [r for r in logged_recordings(session_events(ctx.engine, row.id)) if r.path]
         state = store.load(row.id)
         clips = state["clips"] if state else []
         listed.append(
@@ -219,16 +257,11 @@ def plan_clips(
 ) -> dict[str, Any]:
     body = body or PlanBody()
     _session_exists(ctx, session_id)
-    store, data_dir = _store(request), ctx.data_dir
+    store = _store(request)
     if store.load(session_id) is not None and not body.replan:
         # Planned already: render whatever changed (the edits are kept).
-        products = _products(ctx)
-        job = _runner(request).submit(
-            "render",
-            session_id,
-            lambda progress: render_clips(store, data_dir, session_id, None, products, progress),
-        )
-        return {"job": job.id}
+        spec = spec_of_render(session_id, None, _products(ctx))
+        return {"job": _submit(request, "render", session_id, spec)}
     if body.min_len > body.max_len:
         raise InvalidInput("min_len must not exceed max_len", field="min_len")
     start = None
@@ -242,7 +275,7 @@ def plan_clips(
         raise InvalidInput(f"transcript not found: {transcript}", field="transcript")
     recording = Path(body.recording) if body.recording else None
     # Checked now, so a wrong path is a 422 here and not a failed job later.
-    resolve_recording(session_events(ctx.data_dir, session_id), session_id, recording, start)
+    resolve_recording(session_events(ctx.engine, session_id), session_id, recording, start)
     plan = PlanRequest(
         session_id,
         recording,
@@ -254,10 +287,7 @@ def plan_clips(
         _products(ctx),
         {"min_len": body.min_len, "max_len": body.max_len, "max_clips": body.max_clips},
     )
-    job = _runner(request).submit(
-        "plan", session_id, lambda progress: plan_session(store, data_dir, plan, progress)
-    )
-    return {"job": job.id}
+    return {"job": _submit(request, "plan", session_id, spec_of_plan(plan))}
 
 
 @router.get("/api/sessions/{session_id}/clips")
@@ -267,9 +297,13 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
     state = store.load(session_id) or {"clips": [], "recording": None}
     segments = store.segments(session_id)
     link = _links(ctx, store, session_id)
-    clips = [clip_json(c, segments, link, store.progress.get(c["id"], 0.0)) for c in state["clips"]]
+    progress = _clip_progress(request, session_id)
+    clips = [clip_json(c, segments, link, progress.get(c["id"], 0.0)) for c in state["clips"]]
     jobs = [j.to_json() for j in _runner(request).active(session_id)]
-    latest = _runner(request).latest(session_id)
+    runner = _runner(request)
+    latest = runner.latest(session_id)
+    # On PostgreSQL, how many render workers run: none means queued jobs wait.
+    workers = None if isinstance(runner, JobRunner) else runner.live_workers()
     return {
         "session": session_id,
         "recording": state.get("recording"),
@@ -277,6 +311,7 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
         "clips": clips,
         "jobs": jobs,
         "last_job": latest.to_json() if latest else None,
+        "render_workers": workers,
         "glossary": store.glossary(),
     }
 
@@ -346,7 +381,7 @@ def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> d
             clip["rev"] = clip.get("rev", 0) + 1
         store.save(state)
     link = _links(ctx, store, session_id)
-    return clip_json(clip, segments, link, store.progress.get(clip_id, 0.0))
+    return clip_json(clip, segments, link, _clip_progress(request, session_id).get(clip_id, 0.0))
 
 
 @router.post("/api/clips/{clip_id}/render")
@@ -354,15 +389,15 @@ def render_clip(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
     store = _store(request)
     session_id = session_of(clip_id)
     find_clip(_state(store, session_id), clip_id)
-    products, data_dir = _products(ctx), ctx.data_dir
-    job = _runner(request).submit(
-        "render",
-        session_id,
-        lambda progress: render_clips(store, data_dir, session_id, [clip_id], products, progress),
-        clip_id=clip_id,
-    )
+    spec = spec_of_render(session_id, [clip_id], _products(ctx))
+    # Marked before it is queued: a worker elsewhere may finish it before this returns.
     store.update_clip(clip_id, status="rendering", error=None)
-    return {"job": job.id}
+    try:
+        job_id = _submit(request, "render", session_id, spec, clip_id)
+    except Exception as exc:
+        store.update_clip(clip_id, status="failed", error=f"could not queue the render: {exc}")
+        raise
+    return {"job": job_id}
 
 
 @router.get("/api/clips/{clip_id}/words")
