@@ -79,8 +79,9 @@ BUSY_TIMEOUT_S = 1.5
 RETRY_AFTER_S = 2
 GIL_SWITCH_S = 0.0005
 # The longest a database job waits for a broadcast to be written (see Writer.pause):
-# a healthy fan-out takes a few milliseconds; a stuck phone must not stall the writer.
-QUIET_MAX_S = 0.02
+# 50 sockets take about a millisecond; longer (a stuck phone, a starved machine) and
+# the ingestion that waits behind would fall behind the comments.
+QUIET_MAX_S = 0.005
 
 products = Table(
     "products",
