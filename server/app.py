@@ -41,7 +41,7 @@ from .errors import DomainError, error_body
 from .orders import api as orders_api
 from .ratelimit import IngestLimit, RateLimited
 from .routemarks import RouteMarks
-from .runtime import start_background
+from .runtime import start_background, start_fanout
 from .settings import Settings
 
 __all__ = ["ROUTERS", "create_app"]
@@ -160,13 +160,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(message), status_code=exc.status_code, headers=exc.headers)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, worker: int | None = None) -> FastAPI:
+    """The app for ``settings``; ``worker`` is its index among several (see server.workers)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = app.state.ctx
         ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
+        start_fanout(ctx)
         await start_background(ctx)
         # What start-up built (routes, schemas, tables, the catalog) lives as long as
         # the server: out of the cyclic collector's way, a full collection walks only
@@ -179,6 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in ctx.tasks:
                 task.cancel()
             await asyncio.gather(*ctx.tasks, return_exceptions=True)
+            await ctx.live.stop_catching_up()  # the listener was among the tasks
+            await ctx.orders.drain()
             ctx.hub.close_all()
             # A cancelled task's job may still run in the writer thread: let it finish
             # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
@@ -195,7 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    ctx = build_context(settings)
+    ctx = build_context(settings, worker)
     app.state.ctx = ctx
     app.state.limits = ctx.limits
     # Both apply to the routes marked for them (server.routemarks), not to paths.

@@ -31,6 +31,7 @@ from .auth import Secrets, load_secrets, same_secret
 from .authgate import bearer_token
 from .db import open_database, products
 from .errors import DomainError
+from .fanout import Listener
 from .hosts import is_loopback_host
 from .hub import Hub
 from .live import LiveService
@@ -85,6 +86,9 @@ class AppContext:
     secrets: Secrets
     limits: Limits
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Several workers (``chotdon serve --workers N``): this one's index, else None.
+    worker: int | None = None
+    listener: Listener | None = None  # PostgreSQL: the other workers' pokes
     # Made by build_context right after the rest: the service keeps the context.
     orders: OrderService = field(init=False)
 
@@ -93,7 +97,7 @@ class AppContext:
         return self.data_dir / "images"
 
 
-def build_context(settings: Settings) -> AppContext:
+def build_context(settings: Settings, worker: int | None = None) -> AppContext:
     data_dir = settings.resolved_data_dir()
     engine = open_database(data_dir / "chotdon.db", settings.database_url)
     if settings.demo:
@@ -111,6 +115,7 @@ def build_context(settings: Settings) -> AppContext:
         live=live,
         secrets=load_secrets(settings, data_dir),
         limits=Limits.from_settings(settings),
+        worker=worker,
     )
     ctx.orders = OrderService(ctx)
     return ctx

@@ -56,6 +56,7 @@ __all__ = [
     "customers",
     "events",
     "kv",
+    "live_log",
     "live_sessions",
     "metadata",
     "migrate",
@@ -219,6 +220,18 @@ variants = Table(
     UniqueConstraint("product_code", "key", name="uq_variant_key"),
 )
 
+# The recent numbered updates of each shop's on-air state, exactly as sent, so that
+# the other workers on the same PostgreSQL database can send them to their own
+# sockets when poked (server.fanout). Pruned as it grows; SQLite never writes it.
+live_log = Table(
+    "live_log",
+    metadata,
+    Column("shop", String(64), primary_key=True),
+    Column("rev", Integer, primary_key=True, autoincrement=False),
+    Column("origin", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+)
+
 _migrations = Table(
     "schema_migrations",
     MetaData(),
@@ -260,6 +273,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "order book indexes", _order_book_indexes),
     (4, "review decisions", _create(review_decisions)),
     (5, "product variants", _variants),
+    (6, "live update log for several workers", _create(live_log)),
 ]
 
 

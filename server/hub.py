@@ -71,6 +71,11 @@ class Hub:
         self, message: Mapping[str, Any], *, roles: tuple[Role, ...] = ("overlay", "panel")
     ) -> str:
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        self.publish_text(text, roles=roles)
+        return text
+
+    def publish_text(self, text: str, *, roles: tuple[Role, ...] = ("overlay", "panel")) -> None:
+        """:meth:`publish` for a message already encoded (an update another worker sent)."""
         for client in list(self._clients):
             if client.role not in roles:
                 continue
@@ -79,7 +84,6 @@ class Hub:
             else:
                 logger.warning("dropping slow %s client (queue full)", client.role)
                 self._close(client)
-        return text
 
     async def drained(self, timeout: float) -> bool:
         """Wait until every message published so far is written (or its client gone),
