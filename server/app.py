@@ -66,6 +66,24 @@ async def _heartbeat(ctx: AppContext) -> None:
         ctx.hub.publish(protocol.ping(utcnow_iso(), ctx.live.rev))
 
 
+async def _start_shop(ctx: AppContext) -> None:
+    ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
+    await start_background(ctx)
+
+
+async def _stop_shop(ctx: AppContext) -> None:
+    for task in ctx.tasks:
+        task.cancel()
+    await asyncio.gather(*ctx.tasks, return_exceptions=True)
+    ctx.hub.close_all()
+    # A cancelled task's job may still run in the writer thread: let it finish
+    # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
+    # The thread runs jobs in order, so an empty one returns after them all.
+    await ctx.live.writer.run(lambda: None)
+    if ctx.engine is not ctx.shops.default.engine and ctx.engine.url.get_backend_name() == "sqlite":
+        ctx.engine.dispose()  # a shop's own SQLite file (on PostgreSQL: the shared pool)
+
+
 class BodyLimit:
     """Refuse request bodies over the limit with 413, before they are read into memory.
 
@@ -164,20 +182,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = app.state.ctx
-        ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
-        await start_background(ctx)
+        ctx: AppContext = app.state.ctx
+        shops = ctx.shops
+        for opened in list(shops.contexts.values()):
+            await _start_shop(opened)
+        # A shop first signed in to while the app runs starts its work then.
+        loop = asyncio.get_running_loop()
+
+        def start(opened: AppContext) -> None:
+            opened.tasks.append(loop.create_task(_start_shop(opened), name="shop-start"))
+
+        def schedule(opened: AppContext) -> None:
+            loop.call_soon_threadsafe(start, opened)
+
+        shops.starter = schedule
         try:
             yield
         finally:
-            for task in ctx.tasks:
-                task.cancel()
-            await asyncio.gather(*ctx.tasks, return_exceptions=True)
-            ctx.hub.close_all()
-            # A cancelled task's job may still run in the writer thread: let it finish
-            # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
-            # The thread runs jobs in order, so an empty one returns after them all.
-            await ctx.live.writer.run(lambda: None)
+            shops.starter = None
+            for opened in list(shops.contexts.values()):
+                await _stop_shop(opened)
             ctx.engine.dispose()
 
     docs = settings.api_docs  # off by default: the API map is not for the LAN
@@ -203,7 +227,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=routes,
     )
     # Outside both: no body is read before the token is checked.
-    app.add_middleware(TokenFirst, limits=app.state.limits, helper_token=ctx.secrets.helper_token)
+    app.add_middleware(
+        TokenFirst,
+        limits=app.state.limits,
+        is_helper_token=lambda given: ctx.shops.find(given, "panel") is not None,
+    )
 
     _add_error_handlers(app)
     for router in ROUTERS:

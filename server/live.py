@@ -155,19 +155,21 @@ class Change:
 DbWork = Callable[[Connection], "Change | None"]
 
 
-def product_view(product: Product) -> dict[str, Any]:
-    """What pages receive for a product (image path resolved to a URL)."""
+def product_view(product: Product, media_url: str = "/media/") -> dict[str, Any]:
+    """What pages receive for a product (image path resolved to a URL under the
+    shop's ``media_url``)."""
     data = product.model_dump()
-    data["image_url"] = f"/media/{product.image}" if product.image else None
+    data["image_url"] = f"{media_url}{product.image}" if product.image else None
     return data
 
 
 class LiveService:
     """Holds the on-air state and applies helpers' commands to it."""
 
-    def __init__(self, engine: Engine, hub: Hub) -> None:
+    def __init__(self, engine: Engine, hub: Hub, *, media_url: str = "/media/") -> None:
         self.engine = engine
         self.hub = hub
+        self.media_url = media_url  # where the shop's product images are served
         self.writer = Writer(engine)
         self.current = LiveState()
         self._lock = asyncio.Lock()
@@ -211,7 +213,9 @@ class LiveService:
         """Restore exactly what was on air before a restart (at start-up, before serving)."""
         with self.engine.connect() as conn:
             raw = conn.scalar(select(kv.c.value).where(kv.c.key == _STATE_KEY))
-            products = {p.code: product_view(p) for p in catalog.list_products(conn)}
+            products = {
+                p.code: product_view(p, self.media_url) for p in catalog.list_products(conn)
+            }
             row = conn.execute(
                 select(live_sessions)
                 .where(live_sessions.c.stopped_at.is_(None))
@@ -366,7 +370,10 @@ class LiveService:
         def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, patch)
             data = {"code": code, "price": product.price, "sale_price": product.sale_price}
-            return Change(products={code: product_view(product)}, events=[("price_changed", data)])
+            return Change(
+                products={code: product_view(product, self.media_url)},
+                events=[("price_changed", data)],
+            )
 
         return await self.apply(work=work)
 
@@ -376,7 +383,7 @@ class LiveService:
         def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, ProductPatch(stock=stock))
             event = ("stock_changed", {"code": code, "stock": product.stock})
-            return Change(products={code: product_view(product)}, events=[event])
+            return Change(products={code: product_view(product, self.media_url)}, events=[event])
 
         return await self.apply(work=work)
 
@@ -424,7 +431,7 @@ class LiveService:
         return box[0]
 
     def _product_changes(self, conn: Connection, codes: set[str] | None) -> Change:
-        current = {p.code: product_view(p) for p in catalog.list_products(conn)}
+        current = {p.code: product_view(p, self.media_url) for p in catalog.list_products(conn)}
         wanted = set(current) | set(self.products) if codes is None else codes
         changes = {
             code: current.get(code)

@@ -19,6 +19,7 @@ import hmac
 import io
 import logging
 import re
+import threading
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -66,13 +67,16 @@ LISTED_SESSIONS = 30
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.studio_jobs = JobRunner()
-    app.state.studio_store = Store(app.state.ctx.data_dir)
-    recover(app.state.studio_store)
+    # Per shop: its own clips folder and job list (session ids repeat across shops).
+    app.state.studio = {}
+    app.state.studio_lock = threading.Lock()
+    # The default shop's, under the names they had before shops.
+    app.state.studio_store, app.state.studio_jobs = _studio(app, app.state.ctx)
     try:
         yield
     finally:
-        app.state.studio_jobs.close()
+        for _, runner in app.state.studio.values():
+            runner.close()
 
 
 router = APIRouter(lifespan=_lifespan)
@@ -120,15 +124,23 @@ class ClipPatch(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------
 
 
-def _runner(request: Request) -> JobRunner:
-    runner: JobRunner = request.app.state.studio_jobs
-    return runner
+def _studio(app: Any, ctx: AppContext) -> tuple[Store, JobRunner]:
+    with app.state.studio_lock:
+        found: tuple[Store, JobRunner] | None = app.state.studio.get(ctx.shop.id)
+        if found is None:
+            store = Store(ctx.data_dir)
+            recover(store)
+            found = app.state.studio[ctx.shop.id] = (store, JobRunner())
+        return found
 
 
-def _store(request: Request) -> Store:
-    # One per app: its lock guards the state files.
-    store: Store = request.app.state.studio_store
-    return store
+def _runner(request: Request, ctx: AppContext) -> JobRunner:
+    return _studio(request.app, ctx)[1]
+
+
+def _store(request: Request, ctx: AppContext) -> Store:
+    # One per shop: its lock guards the state files.
+    return _studio(request.app, ctx)[0]
 
 
 def _products(ctx: AppContext) -> dict[str, Product]:
@@ -163,7 +175,8 @@ def _links(ctx: AppContext, store: Store, session_id: int) -> Any:
             return None
         version = path.stat().st_mtime_ns  # a re-rendered file gets a new link: no stale cache
         sig = _signature(ctx, session_id, name)
-        return f"/studio/files/{session_id}/{name}?v={version}&sig={sig}"
+        shop = "" if ctx.shop.is_default else f"&shop={ctx.shop.slug}"
+        return f"/studio/files/{session_id}/{name}?v={version}&sig={sig}{shop}"
 
     return link
 
@@ -188,7 +201,7 @@ def _state(store: Store, session_id: int) -> dict[str, Any]:
 @router.get("/api/studio/sessions")
 def studio_sessions(ctx: Helper, request: Request) -> dict[str, Any]:
     """The latest sessions, with the recording OBS logged and the clips' counts."""
-    store = _store(request)
+    store = _store(request, ctx)
     with ctx.engine.connect() as conn:
         rows = conn.execute(
             select(live_sessions).order_by(live_sessions.c.id.desc()).limit(LISTED_SESSIONS)
@@ -219,11 +232,11 @@ def plan_clips(
 ) -> dict[str, Any]:
     body = body or PlanBody()
     _session_exists(ctx, session_id)
-    store, data_dir = _store(request), ctx.data_dir
+    store, data_dir = _store(request, ctx), ctx.data_dir
     if store.load(session_id) is not None and not body.replan:
         # Planned already: render whatever changed (the edits are kept).
         products = _products(ctx)
-        job = _runner(request).submit(
+        job = _runner(request, ctx).submit(
             "render",
             session_id,
             lambda progress: render_clips(store, data_dir, session_id, None, products, progress),
@@ -249,12 +262,12 @@ def plan_clips(
         start,
         transcript,
         ctx.settings.whisper_model,
-        tuple(_store(request).glossary()) + tuple(p.name for p in _products(ctx).values()),
+        tuple(_store(request, ctx).glossary()) + tuple(p.name for p in _products(ctx).values()),
         ctx.settings.language,
         _products(ctx),
         {"min_len": body.min_len, "max_len": body.max_len, "max_clips": body.max_clips},
     )
-    job = _runner(request).submit(
+    job = _runner(request, ctx).submit(
         "plan", session_id, lambda progress: plan_session(store, data_dir, plan, progress)
     )
     return {"job": job.id}
@@ -263,13 +276,13 @@ def plan_clips(
 @router.get("/api/sessions/{session_id}/clips")
 def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]:
     _session_exists(ctx, session_id)
-    store = _store(request)
+    store = _store(request, ctx)
     state = store.load(session_id) or {"clips": [], "recording": None}
     segments = store.segments(session_id)
     link = _links(ctx, store, session_id)
     clips = [clip_json(c, segments, link, store.progress.get(c["id"], 0.0)) for c in state["clips"]]
-    jobs = [j.to_json() for j in _runner(request).active(session_id)]
-    latest = _runner(request).latest(session_id)
+    jobs = [j.to_json() for j in _runner(request, ctx).active(session_id)]
+    latest = _runner(request, ctx).latest(session_id)
     return {
         "session": session_id,
         "recording": state.get("recording"),
@@ -284,7 +297,7 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
 @router.get("/api/sessions/{session_id}/clips.zip")
 def approved_zip(ctx: HelperLink, request: Request, session_id: int) -> Response:
     """Every approved clip with its thumbnail, captions and post text."""
-    store = _store(request)
+    store = _store(request, ctx)
     state = _state(store, session_id)
     folder = store.clips_dir(session_id)
     buffer = io.BytesIO()
@@ -310,7 +323,7 @@ def approved_zip(ctx: HelperLink, request: Request, session_id: int) -> Response
 
 @router.patch("/api/clips/{clip_id}")
 def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> dict[str, Any]:
-    store = _store(request)
+    store = _store(request, ctx)
     session_id = session_of(clip_id)
     segments = store.segments(session_id)
     with store.lock:
@@ -351,11 +364,11 @@ def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> d
 
 @router.post("/api/clips/{clip_id}/render")
 def render_clip(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
-    store = _store(request)
+    store = _store(request, ctx)
     session_id = session_of(clip_id)
     find_clip(_state(store, session_id), clip_id)
     products, data_dir = _products(ctx), ctx.data_dir
-    job = _runner(request).submit(
+    job = _runner(request, ctx).submit(
         "render",
         session_id,
         lambda progress: render_clips(store, data_dir, session_id, [clip_id], products, progress),
@@ -368,7 +381,7 @@ def render_clip(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
 @router.get("/api/clips/{clip_id}/words")
 def clip_words(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
     """The transcript's words around the clip, for "start/end at this word"."""
-    store = _store(request)
+    store = _store(request, ctx)
     session_id = session_of(clip_id)
     clip = find_clip(_state(store, session_id), clip_id)
     lo, hi = clip["start"] - WORDS_AROUND, clip["end"] + WORDS_AROUND
@@ -377,7 +390,7 @@ def clip_words(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
 
 @router.get("/api/jobs/{job_id}")
 def job_status(ctx: Helper, request: Request, job_id: int) -> dict[str, Any]:
-    job = _runner(request).get(job_id)
+    job = _runner(request, ctx).get(job_id)
     if job is None:
         raise NotFound(f"no job {job_id}", field="job")
     return job.to_json()
@@ -395,12 +408,15 @@ def studio_page() -> FileResponse:
 
 
 @router.get("/studio/files/{session_id}/{name}", include_in_schema=False)
-def studio_file(request: Request, session_id: int, name: str, sig: str = "") -> Response:
-    ctx: AppContext = request.app.state.ctx
-    expected = _signature(ctx, session_id, name)
-    if not _FILE_NAME.match(name) or not hmac.compare_digest(sig, expected):
+def studio_file(
+    request: Request, session_id: int, name: str, sig: str = "", shop: str = ""
+) -> Response:
+    default: AppContext = request.app.state.ctx
+    ctx = default.shops.by_slug(shop) if shop else default
+    expected = _signature(ctx, session_id, name) if ctx is not None else ""
+    if ctx is None or not _FILE_NAME.match(name) or not hmac.compare_digest(sig, expected):
         return JSONResponse(error_body("missing or wrong signature", "sig"), status_code=403)
-    path = _store(request).clips_dir(session_id) / name
+    path = _store(request, ctx).clips_dir(session_id) / name
     if not path.is_file():
         return JSONResponse(error_body("no such file", "name"), status_code=404)
     return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
