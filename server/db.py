@@ -270,7 +270,10 @@ def _shops(conn: Connection) -> None:
     metadata.create_all(conn, tables=[shops])
     # Everything stored before shops existed belongs to the default shop: its rows
     # stay where they are, in this store.
-    conn.execute(shops.insert().values(id=1, slug="default", name="", created_at=utcnow_iso()))
+    # No explicit id: the new table's first row is 1 on both databases, and
+    # PostgreSQL's sequence then goes on from it.
+    row = conn.execute(shops.insert().values(slug="default", name="", created_at=utcnow_iso()))
+    assert row.inserted_primary_key == (1,)
 
 
 # Append only: a released migration is never edited, a new one is added.

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select
 
-from .db import open_database, owner_only, shops, utcnow_iso
+from .db import open_database, shops, utcnow_iso
 from .dialect import is_postgres
 from .errors import InvalidInput
 
@@ -123,8 +123,9 @@ def shop_data_dir(data_dir: Path, shop: Shop) -> Path:
     return folder
 
 
-def open_shop_store(main: Engine, data_dir: Path, shop: Shop) -> Engine:
-    """The shop's store, its schema brought up to date (see the module's docstring)."""
+def open_shop_store(main: Engine, folder: Path, shop: Shop) -> Engine:
+    """The shop's store, its schema brought up to date (see the module's docstring);
+    ``folder`` is the shop's (:func:`shop_data_dir`)."""
     if shop.is_default:
         return main
     if is_postgres(main):
@@ -133,6 +134,4 @@ def open_shop_store(main: Engine, data_dir: Path, shop: Shop) -> Engine:
 
         migrate(engine)
         return engine
-    path = shop_data_dir(data_dir, shop) / "chotdon.db"
-    owner_only(path)
-    return open_database(path)
+    return open_database(folder / "chotdon.db")
