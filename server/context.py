@@ -105,9 +105,18 @@ class AppContext:
         return self.data_dir / "images"
 
 
-# Connectors, OBS and the demo follow the setup page, which is the laptop's: the
-# default shop's. Other shops take comments through the API (manual, ingestion).
-_DEFAULT_ONLY = ("tiktok_", "facebook_live", "facebook_page", "shopee_", "obs_url", "demo")
+# Connectors, OBS, the demo and the bank account follow the setup page, which is the
+# laptop's: the default shop's. Other shops take comments through the API (manual,
+# ingestion) and show no payment QR: never one that pays another shop's account.
+_DEFAULT_ONLY = (
+    "tiktok_",
+    "facebook_live",
+    "facebook_page",
+    "shopee_",
+    "obs_",
+    "demo",
+    "bank_",
+)
 
 
 def shop_settings(settings: Settings, shop: Shop) -> Settings:

@@ -328,6 +328,24 @@ def test_each_token_sees_its_own_shop(world: World) -> None:
     assert b_live["image_url"] == f"/media/shops/{world.b.slug}/{world.b.image}"
 
 
+def test_a_shop_never_shows_the_laptops_bank_account(tmp_path: Path) -> None:
+    bank = {"bank_bin": "970436", "bank_account": "0011001234567"}
+    settings = app_settings(tmp_path / "data", helper=HELPER, overlay=OVERLAY, **bank)
+    engine = open_database(settings.resolved_data_dir() / "chotdon.db")
+    try:
+        added = add_shop(engine, "Bravo Coop")
+    finally:
+        engine.dispose()
+    auth = {"Authorization": f"Bearer {added.helper_token}"}
+    product = {"code": "A1", "name": "tea", "price": 1000, "unit": "goi", "stock": 5}
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"/api/qr/payment.svg?code=A1&key={OVERLAY}").status_code == 200
+        assert client.post("/api/products", headers=auth, json=product).status_code == 201
+        qr = client.get(f"/api/qr/payment.svg?code=A1&key={added.overlay_key}")
+        assert qr.status_code == 404
+        assert client.get("/api/live", headers=auth).json()["state"]["payment_qr"] is False
+
+
 def _request(world: World, attacker: Shop, victim: Shop, method: str, path: str) -> Any:
     spec = dict(ROUTES[(method, path)])
     params = {**PARAMS, "slug": victim.slug, "name": victim.image}
