@@ -37,8 +37,6 @@ def shop_add(name: str, slug: str | None, port: int | None, data_dir: Path | Non
         added = add_shop(engine, name, slug)
     except InvalidInput as exc:
         raise click.ClickException(exc.message) from exc
-    finally:
-        engine.dispose()
     assert added.helper_token and added.overlay_key
     click.echo(f"shop {added.slug} ({added.id}) added: {added.name}")
     click.echo(f"  Helper panel: {panel_url(lan_address(), settings.port, added.helper_token)}")
@@ -54,10 +52,7 @@ def shop_list(data_dir: Path | None) -> None:
     from .shops import list_shops
 
     engine = _open_engine(data_dir)
-    try:
-        with engine.connect() as conn:
-            found = list_shops(conn)
-    finally:
-        engine.dispose()
+    with engine.connect() as conn:
+        found = list_shops(conn)
     for row in found:
         click.echo(f"{row.id}\t{row.slug}\t{row.name}")

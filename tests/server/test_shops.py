@@ -448,6 +448,18 @@ def test_cli_shop_add_and_list(tmp_path: Path, database_url: str) -> None:
     assert bad.exit_code != 0 and "cannot name a shop" in bad.output
     listed = runner.invoke(main, ["shop", "list", "--data", data], env=env)
     assert listed.output.splitlines() == ["1\tdefault\t", "2\tche-thai-nguyen\tChè Thái Nguyên"]
+    # The catalog and session commands take --shop; without it, the default shop.
+    csv = tmp_path / "tea.csv"
+    csv.write_text("code,name,price,unit,stock,aliases\nT1,Chè búp,90000,goi,5,\n", "utf-8")
+    shop = ["--data", data, "--shop", "che-thai-nguyen"]
+    imported = runner.invoke(main, ["catalog", "import", str(csv), *shop], env=env)
+    assert imported.exit_code == 0 and "1 added" in imported.output, imported.output
+    for flags, count in ((shop, 1), (["--data", data], 0)):
+        out = tmp_path / "out.csv"
+        runner.invoke(main, ["catalog", "export", str(out), *flags], env=env)
+        assert len(out.read_text("utf-8-sig").splitlines()) == 1 + count
+    nobody = runner.invoke(main, ["session", "list", "--data", data, "--shop", "nobody"], env=env)
+    assert nobody.exit_code != 0 and "no shop 'nobody'" in nobody.output
 
 
 def test_migration_keeps_a_single_shop_database_in_the_default_shop(
