@@ -23,7 +23,7 @@ import threading
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -37,6 +37,7 @@ from studio.session import logged_recordings
 
 from .context import AppContext, Helper, HelperLink
 from .db import live_sessions
+from .dialect import is_postgres
 from .errors import InvalidInput, NotFound, error_body
 from .studio_jobs import JobRunner
 from .studio_work import (
@@ -45,16 +46,20 @@ from .studio_work import (
     clip_json,
     corrected_words,
     edited_cues,
+    execute,
     find_clip,
-    plan_session,
     recover,
-    render_clips,
     resolve_recording,
     session_events,
     session_of,
+    spec_of_plan,
+    spec_of_render,
     trimmed,
     words_of,
 )
+
+if TYPE_CHECKING:
+    from .studio_queue import NoQueue, QueueRunner
 
 __all__ = ["router"]
 
@@ -124,18 +129,77 @@ class ClipPatch(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------
 
 
-def _studio(app: Any, ctx: AppContext) -> tuple[Store, JobRunner]:
+def _open_studio(ctx: AppContext) -> tuple[Store, JobRunner | QueueRunner | NoQueue]:
+    if not is_postgres(ctx.engine):
+        store = Store(ctx.data_dir)
+        recover(store)
+        return store, JobRunner()
+    # Render workers (``chotdon render-worker``) run the jobs, here or elsewhere;
+    # a restarted server leaves their clips alone.
+    from .studio_queue import NoQueue, QueueRunner, available
+
+    store = Store(ctx.data_dir, shared=True)
+    if not ctx.shop.is_default:
+        # The queue's job rows and its render workers know one store so far, the
+        # default shop's: another shop's jobs are refused, never run on the wrong one.
+        return store, _default_shop_only()
+    if available():
+        return store, QueueRunner(ctx.engine, ctx.settings.database_url)
+    logger.warning("no clip jobs: procrastinate is missing (pip install 'chotdon[hub]')")
+    return store, NoQueue()
+
+
+def _default_shop_only() -> NoQueue:
+    from .studio_queue import JobsUnavailable, NoQueue, QueuedJob
+
+    class DefaultShopOnly(NoQueue):
+        def submit(
+            self, kind: str, session_id: int, spec: dict[str, Any], clip_id: str | None = None
+        ) -> QueuedJob:
+            message = "clip jobs on PostgreSQL run for the default shop only (see docs/shops.md)"
+            raise JobsUnavailable(message, field="job")
+
+    return DefaultShopOnly()
+
+
+def _studio(app: Any, ctx: AppContext) -> tuple[Store, JobRunner | QueueRunner | NoQueue]:
+    """The shop's studio store and job runner, made on first use."""
     with app.state.studio_lock:
-        found: tuple[Store, JobRunner] | None = app.state.studio.get(ctx.shop.id)
+        found: tuple[Store, JobRunner | QueueRunner | NoQueue] | None = app.state.studio.get(
+            ctx.shop.id
+        )
         if found is None:
-            store = Store(ctx.data_dir)
-            recover(store)
-            found = app.state.studio[ctx.shop.id] = (store, JobRunner())
+            found = app.state.studio[ctx.shop.id] = _open_studio(ctx)
         return found
 
 
-def _runner(request: Request, ctx: AppContext) -> JobRunner:
+def _runner(request: Request, ctx: AppContext) -> JobRunner | QueueRunner | NoQueue:
     return _studio(request.app, ctx)[1]
+
+
+def _submit(
+    request: Request,
+    ctx: AppContext,
+    kind: str,
+    session_id: int,
+    spec: dict[str, Any],
+    clip_id: str | None = None,
+) -> int:
+    """Queue a job: on PostgreSQL for the render workers, else for this server's thread."""
+    runner = _runner(request, ctx)
+    if isinstance(runner, JobRunner):
+        store, engine = _store(request, ctx), ctx.engine
+        return runner.submit(
+            kind, session_id, lambda progress: execute(spec, store, engine, progress), clip_id
+        ).id
+    return runner.submit(kind, session_id, spec, clip_id).id
+
+
+def _clip_progress(request: Request, ctx: AppContext, session_id: int) -> dict[str, float]:
+    runner = _runner(request, ctx)
+    if isinstance(runner, JobRunner):
+        return _store(request, ctx).progress
+    return runner.clip_progress(session_id)
 
 
 def _store(request: Request, ctx: AppContext) -> Store:
@@ -208,7 +272,7 @@ def studio_sessions(ctx: Helper, request: Request) -> dict[str, Any]:
         ).all()
     listed = []
     for row in rows:
-        logged = [r for r in logged_recordings(session_events(ctx.data_dir, row.id)) if r.path]
+        logged = [r for r in logged_recordings(session_events(ctx.engine, row.id)) if r.path]
         state = store.load(row.id)
         clips = state["clips"] if state else []
         listed.append(
@@ -232,16 +296,11 @@ def plan_clips(
 ) -> dict[str, Any]:
     body = body or PlanBody()
     _session_exists(ctx, session_id)
-    store, data_dir = _store(request, ctx), ctx.data_dir
+    store = _store(request, ctx)
     if store.load(session_id) is not None and not body.replan:
         # Planned already: render whatever changed (the edits are kept).
-        products = _products(ctx)
-        job = _runner(request, ctx).submit(
-            "render",
-            session_id,
-            lambda progress: render_clips(store, data_dir, session_id, None, products, progress),
-        )
-        return {"job": job.id}
+        spec = spec_of_render(session_id, None, _products(ctx))
+        return {"job": _submit(request, ctx, "render", session_id, spec)}
     if body.min_len > body.max_len:
         raise InvalidInput("min_len must not exceed max_len", field="min_len")
     start = None
@@ -255,7 +314,7 @@ def plan_clips(
         raise InvalidInput(f"transcript not found: {transcript}", field="transcript")
     recording = Path(body.recording) if body.recording else None
     # Checked now, so a wrong path is a 422 here and not a failed job later.
-    resolve_recording(session_events(ctx.data_dir, session_id), session_id, recording, start)
+    resolve_recording(session_events(ctx.engine, session_id), session_id, recording, start)
     plan = PlanRequest(
         session_id,
         recording,
@@ -267,10 +326,7 @@ def plan_clips(
         _products(ctx),
         {"min_len": body.min_len, "max_len": body.max_len, "max_clips": body.max_clips},
     )
-    job = _runner(request, ctx).submit(
-        "plan", session_id, lambda progress: plan_session(store, data_dir, plan, progress)
-    )
-    return {"job": job.id}
+    return {"job": _submit(request, ctx, "plan", session_id, spec_of_plan(plan))}
 
 
 @router.get("/api/sessions/{session_id}/clips")
@@ -280,9 +336,13 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
     state = store.load(session_id) or {"clips": [], "recording": None}
     segments = store.segments(session_id)
     link = _links(ctx, store, session_id)
-    clips = [clip_json(c, segments, link, store.progress.get(c["id"], 0.0)) for c in state["clips"]]
+    progress = _clip_progress(request, ctx, session_id)
+    clips = [clip_json(c, segments, link, progress.get(c["id"], 0.0)) for c in state["clips"]]
     jobs = [j.to_json() for j in _runner(request, ctx).active(session_id)]
-    latest = _runner(request, ctx).latest(session_id)
+    runner = _runner(request, ctx)
+    latest = runner.latest(session_id)
+    # On PostgreSQL, how many render workers run: none means queued jobs wait.
+    workers = None if isinstance(runner, JobRunner) else runner.live_workers()
     return {
         "session": session_id,
         "recording": state.get("recording"),
@@ -290,6 +350,7 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
         "clips": clips,
         "jobs": jobs,
         "last_job": latest.to_json() if latest else None,
+        "render_workers": workers,
         "glossary": store.glossary(),
     }
 
@@ -359,7 +420,9 @@ def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> d
             clip["rev"] = clip.get("rev", 0) + 1
         store.save(state)
     link = _links(ctx, store, session_id)
-    return clip_json(clip, segments, link, store.progress.get(clip_id, 0.0))
+    return clip_json(
+        clip, segments, link, _clip_progress(request, ctx, session_id).get(clip_id, 0.0)
+    )
 
 
 @router.post("/api/clips/{clip_id}/render")
@@ -367,15 +430,15 @@ def render_clip(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
     store = _store(request, ctx)
     session_id = session_of(clip_id)
     find_clip(_state(store, session_id), clip_id)
-    products, data_dir = _products(ctx), ctx.data_dir
-    job = _runner(request, ctx).submit(
-        "render",
-        session_id,
-        lambda progress: render_clips(store, data_dir, session_id, [clip_id], products, progress),
-        clip_id=clip_id,
-    )
+    spec = spec_of_render(session_id, [clip_id], _products(ctx))
+    # Marked before it is queued: a worker elsewhere may finish it before this returns.
     store.update_clip(clip_id, status="rendering", error=None)
-    return {"job": job.id}
+    try:
+        job_id = _submit(request, ctx, "render", session_id, spec, clip_id)
+    except Exception as exc:
+        store.update_clip(clip_id, status="failed", error=f"could not queue the render: {exc}")
+        raise
+    return {"job": job_id}
 
 
 @router.get("/api/clips/{clip_id}/words")

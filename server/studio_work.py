@@ -14,34 +14,43 @@ trim may reach past the planned bounds anywhere inside it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
+
+from sqlalchemy import Engine
 
 from studio import ClipEdit, ClipPlan, Options, Source, make_plan, prepare, render_plan, write_plan
 from studio.catalog import Product
 from studio.errors import StudioError
 from studio.events import Event, parse_events, product_windows
-from studio.session import read_session_events, recording_from_events
+from studio.session import recording_from_events
 from studio.subtitles import clip_cues
 from studio.transcript import load_transcript, segments_from_json, transcribe_recording
 from transcribe.types import Segment, segments_to_json
 
 from .errors import InvalidInput, NotFound
+from .events import read_session_events
 
 __all__ = [
     "PlanRequest",
     "Store",
     "clip_json",
+    "execute",
     "plan_session",
     "recover",
     "render_clips",
     "snap",
+    "spec_of_plan",
+    "spec_of_render",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,12 +63,58 @@ PRICE_WORDS = ("giá", "nghìn", "ngàn", "đồng", "k ")
 Progress = Callable[[float], None]
 
 
-class Store:
-    """The studio folders under the data folder; one lock for every state file."""
+class StateLock:
+    """A re-entrant lock for the state files: a thread lock, plus with ``shared`` an
+    exclusive ``flock`` on ``<studio>/.lock``, so that the server processes and the
+    render workers on PostgreSQL (one shared data folder) never lose each other's
+    change to a state file. Without ``shared`` (the laptop) only this process writes."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, path: Path | None) -> None:
+        self._thread = threading.RLock()
+        self._path = path
+        self._depth = 0
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        try:
+            if self._depth == 0 and self._path is not None:
+                self._fd = _flock(self._path)
+        except BaseException:
+            self._thread.release()
+            raise
+        self._depth += 1
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            os.close(self._fd)  # closing the file releases the flock
+            self._fd = None
+        self._thread.release()
+
+
+def _flock(path: Path) -> int:
+    import fcntl  # Unix only: shared state files are the PostgreSQL setup's, on Linux
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class Store:
+    """The studio folders under the data folder; one lock for every state file
+    (``shared``: also across processes, see :class:`StateLock`)."""
+
+    def __init__(self, data_dir: Path, *, shared: bool = False) -> None:
         self.root = data_dir / "studio"
-        self.lock = threading.RLock()
+        self.lock = StateLock(self.root / ".lock" if shared else None)
         self.progress: dict[str, float] = {}  # clip id -> render progress, while rendering
 
     def folder(self, session_id: int) -> Path:
@@ -167,11 +222,12 @@ class PlanRequest:
     lengths: dict[str, Any]  # min_len, max_len, max_clips: Options' fields
 
 
-def session_events(data_dir: Path, session_id: int) -> list[Event]:
+def session_events(engine: Engine, session_id: int) -> list[Event]:
+    """The session's event log from the server's database (SQLite or PostgreSQL)."""
     try:
-        records = read_session_events(data_dir, session_id)
-    except StudioError as exc:
-        raise NotFound(str(exc), field="session") from None
+        records = read_session_events(None, session_id, engine=engine)
+    except NotFound as exc:
+        raise NotFound(exc.message, field="session") from None
     return parse_events(records, source=f"session {session_id}")
 
 
@@ -221,10 +277,10 @@ def _source(
 # -- planning ----------------------------------------------------------------------------
 
 
-def plan_session(store: Store, data_dir: Path, request: PlanRequest, progress: Progress) -> None:
+def plan_session(store: Store, engine: Engine, request: PlanRequest, progress: Progress) -> None:
     """Transcribe (or take the given transcript), plan, then render every clip."""
     session_id = request.session_id
-    events = session_events(data_dir, session_id)
+    events = session_events(engine, session_id)
     recording, start = resolve_recording(
         events, session_id, request.recording, request.recording_start
     )
@@ -272,7 +328,7 @@ def plan_session(store: Store, data_dir: Path, request: PlanRequest, progress: P
     }
     store.save(state)
     progress(0.35)
-    render_clips(store, data_dir, session_id, None, request.products, progress, 0.35)
+    render_clips(store, engine, session_id, None, request.products, progress, 0.35)
 
 
 def _new_clip(session_id: int, number: int, plan: ClipPlan, source: Source) -> dict[str, Any]:
@@ -348,7 +404,7 @@ def _plan(clip: dict[str, Any]) -> ClipPlan:
 
 def render_clips(
     store: Store,
-    data_dir: Path,
+    engine: Engine,
     session_id: int,
     clip_ids: Sequence[str] | None,
     products: dict[str, Product],
@@ -368,8 +424,10 @@ def render_clips(
         store.update_clip(clip["id"], status="rendering", error=None)
     edits = {c["file"]: _edit(c) for c in chosen}
     options = _options(store, session_id, state.get("lengths", {}), edits)
+    failed: list[str] = []
     try:
-        source = _source(store, state, session_events(data_dir, session_id), products, options)
+        check_inputs(state, products)
+        source = _source(store, state, session_events(engine, session_id), products, options)
         for update in render_plan(source, [_plan(c) for c in chosen], options):
             clip_id = by_file[update.file]
             store.progress[clip_id] = update.fraction
@@ -380,15 +438,111 @@ def render_clips(
                 store.update_clip(clip_id, status="ready", error=None, stale=stale)
             elif update.state == "failed":
                 store.update_clip(clip_id, status="failed", error=update.message)
+                failed.append(f"clip {clip_id} ({update.file}): {update.message}")
     except Exception as exc:
         for clip in chosen:  # whatever did not finish failed with the job
             current = find_clip(store.load(session_id), clip["id"])
             if current["status"] == "rendering":
                 store.update_clip(clip["id"], status="failed", error=str(exc))
-        raise
+        names = ", ".join(f"{c['id']} ({c['file']})" for c in chosen)
+        raise RenderFailed(f"clips {names}: {exc}") from exc
     finally:
         for clip in chosen:
             store.progress.pop(clip["id"], None)
+    if failed:  # the job fails too, naming each clip and why: the page shows the job's error
+        raise RenderFailed("; ".join(failed))
+
+
+class RenderFailed(Exception):
+    """A render job's failure, naming the clips and the cause."""
+
+
+def check_inputs(state: dict[str, Any], products: dict[str, Product]) -> None:
+    """The files a render reads, present here: a render worker on another machine sees
+    the recording and the product images only through the shared folders."""
+    recording = Path(state["recording"])
+    if not recording.is_file():
+        raise StudioError(
+            f"recording not found on this machine: {recording} (render workers need the "
+            "recordings folder at the same path as the server)"
+        )
+    for product in products.values():
+        if product.image is not None and not product.image.is_file():
+            raise StudioError(
+                f"product image not found on this machine: {product.image} "
+                f"(product {product.code}; the data folder must be shared at the same path)"
+            )
+
+
+# -- jobs as data -------------------------------------------------------------------------
+# What a job does, as JSON: the in-process runner and the PostgreSQL queue
+# (server.studio_queue) run the same spec through :func:`execute`.
+
+
+def _products_json(products: dict[str, Product]) -> list[dict[str, Any]]:
+    return [
+        {**dataclasses.asdict(p), "aliases": list(p.aliases), "image": str(p.image or "") or None}
+        for p in products.values()
+    ]
+
+
+def _products_of(items: Sequence[dict[str, Any]]) -> dict[str, Product]:
+    products = {}
+    for item in items:
+        image = Path(item["image"]) if item.get("image") else None
+        products[item["code"]] = Product(
+            **{**item, "aliases": tuple(item.get("aliases") or ()), "image": image}
+        )
+    return products
+
+
+def spec_of_plan(request: PlanRequest) -> dict[str, Any]:
+    start = request.recording_start
+    return {
+        "kind": "plan",
+        "session": request.session_id,
+        "recording": str(request.recording) if request.recording else None,
+        "recording_start": start.isoformat() if start else None,
+        "transcript": str(request.transcript) if request.transcript else None,
+        "whisper_model": request.whisper_model,
+        "hotwords": list(request.hotwords),
+        "language": request.language,
+        "products": _products_json(request.products),
+        "lengths": request.lengths,
+    }
+
+
+def spec_of_render(
+    session_id: int, clip_ids: Sequence[str] | None, products: dict[str, Product]
+) -> dict[str, Any]:
+    return {
+        "kind": "render",
+        "session": session_id,
+        "clips": list(clip_ids) if clip_ids is not None else None,
+        "products": _products_json(products),
+    }
+
+
+def execute(spec: dict[str, Any], store: Store, engine: Engine, progress: Progress) -> None:
+    """Run one job described by its spec (``spec_of_plan`` / ``spec_of_render``)."""
+    products = _products_of(spec["products"])
+    session_id = int(spec["session"])
+    if spec["kind"] == "render":
+        render_clips(store, engine, session_id, spec["clips"], products, progress)
+        return
+    start = spec["recording_start"]
+    request = PlanRequest(
+        session_id,
+        Path(spec["recording"]) if spec["recording"] else None,
+        datetime.fromisoformat(start) if start else None,
+        Path(spec["transcript"]) if spec["transcript"] else None,
+        spec["whisper_model"],
+        tuple(spec["hotwords"]),
+        spec["language"],
+        products,
+        dict(spec["lengths"]),
+    )
+    plan_session(store, engine, request, progress)
 
 
 # -- trims and captions ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,7 +17,7 @@ import click
 
 from studio.errors import StudioError
 
-__all__ = ["clips"]
+__all__ = ["SESSION_READER", "SessionReader", "clips"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,24 @@ def _parse_start(value: str | None) -> datetime | None:
         ) from None
 
 
+SESSION_READER = "chotdon.read_session_events"
+SessionReader = Callable[[Path | None, int], list[dict[str, Any]]]
+
+
+def _session_reader() -> SessionReader:
+    """How ``--session`` reads the log: the SQLite file itself, unless the command
+    runs under a group that put its own reader in ``ctx.meta`` (the ``chotdon``
+    command does: the server's storage, so a PostgreSQL database works too)."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(SESSION_READER) if ctx is not None else None
+    if given is not None:
+        reader: SessionReader = given
+        return reader
+    from studio.session import read_session_events
+
+    return read_session_events
+
+
 def _load_events(events_file: Path | None, session: int | None, data: Path | None) -> Any:
     from studio.events import parse_events, read_events
 
@@ -80,9 +98,7 @@ def _load_events(events_file: Path | None, session: int | None, data: Path | Non
     if events_file is not None:
         return read_events(events_file)
     if session is not None:
-        from studio.session import read_session_events
-
-        records = read_session_events(data, session)
+        records = _session_reader()(data, session)
         if not records:
             where = data or "the default data folder"
             raise StudioError(f"session {session} has no events in {where}")

@@ -64,6 +64,7 @@ async function refresh() {
   if (!reply.ok) return fail(reply.data.error || reply.status);
   state.clips = reply.data.clips;
   state.jobs = reply.data.jobs;
+  state.workers = reply.data.render_workers; // null: this server renders itself
   const glossary = reply.data.glossary || [];
   $("glossary").classList.toggle("hidden", !glossary.length);
   $("glossary").textContent = t("studio.glossary", { words: glossary.join(", ") });
@@ -88,7 +89,11 @@ function drawJobs() {
   const job = state.jobs[0];
   $("job").classList.toggle("hidden", !job);
   if (!job) return;
-  $("job-label").textContent = t(`studio.job.${job.kind}`, { percent: Math.round(job.progress * 100) });
+  let label = t(`studio.job.${job.kind}`, { percent: Math.round(job.progress * 100) });
+  // On PostgreSQL render workers run the jobs: say so while one waits for them.
+  if (job.status === "queued" && state.workers === 0) label = t("studio.job.no_worker");
+  else if (job.status === "queued" && state.workers != null) label = t("studio.job.waiting");
+  $("job-label").textContent = label;
   $("job-progress").value = job.progress;
 }
 
