@@ -25,6 +25,7 @@ BENCHMARKS = {
     "b4": "bench.b4_transcribe",
     "b5": "bench.b5_tracking",
     "b6": "bench.b6_longlive",
+    "b7": "bench.b7_hub",
     "memory": "bench.memory",
 }
 RESULTS = Path(__file__).with_name("results.md")

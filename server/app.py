@@ -40,7 +40,7 @@ from .errors import DomainError, error_body
 from .orders import api as orders_api
 from .ratelimit import IngestLimit, RateLimited
 from .routemarks import RouteMarks
-from .runtime import start_background
+from .runtime import start_background, start_fanout
 from .settings import Settings
 
 __all__ = ["ROUTERS", "create_app"]
@@ -68,6 +68,7 @@ async def _heartbeat(ctx: AppContext) -> None:
 
 async def _start_shop(ctx: AppContext) -> None:
     ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
+    start_fanout(ctx)  # one listener per opened shop (its pokes only)
     await start_background(ctx)
 
 
@@ -75,6 +76,8 @@ async def _stop_shop(ctx: AppContext) -> None:
     for task in ctx.tasks:
         task.cancel()
     await asyncio.gather(*ctx.tasks, return_exceptions=True)
+    await ctx.live.stop_catching_up()  # the listener was among the tasks
+    await ctx.orders.drain()
     ctx.hub.close_all()
     # A cancelled task's job may still run in the writer thread: let it finish
     # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
@@ -177,7 +180,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(message), status_code=exc.status_code, headers=exc.headers)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, worker: int | None = None) -> FastAPI:
+    """The app for ``settings``; ``worker`` is its index among several (see server.workers)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -213,7 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    ctx = build_context(settings)
+    ctx = build_context(settings, worker)
     app.state.ctx = ctx
     app.state.limits = ctx.limits
     # Both apply to the routes marked for them (server.routemarks), not to paths.

@@ -62,16 +62,27 @@ def _settings(**flags: Any) -> Any:
     "--lang", "language", type=click.Choice(["vi", "en", "id"]), help="Interface language."
 )
 @click.option("--no-qr", is_flag=True, help="Do not print the join QR code in the terminal.")
-def serve(no_qr: bool, **flags: Any) -> None:
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (PostgreSQL only; see docs/postgres.md).",
+)
+def serve(no_qr: bool, workers: int, **flags: Any) -> None:
     """Start the live server: overlay, helper panel, comments and orders."""
     import uvicorn
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     from .connlimit import ConnectionGuard, raise_fd_limit
-    from .netinfo import lan_address, overlay_url, panel_url
     from .ratelimit import proxy_options
+    from .workers import WorkersError, check_workers
 
     settings = _settings(**flags)
+    try:
+        check_workers(workers, settings.database_url)  # before anything is opened
+    except WorkersError as exc:
+        raise click.ClickException(str(exc)) from exc
     if settings.demo and settings.data_dir is None:
         import platformdirs
 
@@ -79,25 +90,64 @@ def serve(no_qr: bool, **flags: Any) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     lock = _lock_data_folder(settings)  # before the database: one server per folder
     raise_fd_limit()
+    options = {**UVICORN_OPTIONS, **proxy_options(settings)}
+    if workers > 1:
+        try:
+            _serve_workers(settings, lock, workers, options, no_qr)
+        finally:
+            lock.release()
+        return
     app = _build_app(settings, lock.folder)
     ctx = app.state.ctx
-    host = lan_address() if settings.host in ("0.0.0.0", "::") else settings.host
-    join = panel_url(host, settings.port, ctx.secrets.helper_token)
-    click.echo(f"chotdon: data in {ctx.data_dir}")
-    click.echo(f"  Laptop page : http://127.0.0.1:{settings.port}/")
-    click.echo(f"  Helper panel: {join}")
-    for layout in ("portrait", "landscape"):
-        url = overlay_url("127.0.0.1", settings.port, ctx.secrets.overlay_key, layout)
-        click.echo(f"  Overlay ({layout}): {url}")
-    if not no_qr:
-        _print_qr(join)
+    _announce(settings, ctx.data_dir, ctx.secrets, no_qr)
     guard = ConnectionGuard(settings.max_connections_per_address, settings.request_header_timeout)
     http = guard.protocol_class(AutoHTTPProtocol)
     try:
-        options = {**UVICORN_OPTIONS, **proxy_options(settings)}
         uvicorn.run(app, host=settings.host, port=settings.port, http=http, **options)
     finally:
         lock.release()
+
+
+def _announce(settings: Any, data_dir: Path, secrets: Any, no_qr: bool) -> None:
+    from .netinfo import lan_address, overlay_url, panel_url
+
+    host = lan_address() if settings.host in ("0.0.0.0", "::") else settings.host
+    join = panel_url(host, settings.port, secrets.helper_token)
+    click.echo(f"chotdon: data in {data_dir}")
+    click.echo(f"  Laptop page : http://127.0.0.1:{settings.port}/")
+    click.echo(f"  Helper panel: {join}")
+    for layout in ("portrait", "landscape"):
+        url = overlay_url("127.0.0.1", settings.port, secrets.overlay_key, layout)
+        click.echo(f"  Overlay ({layout}): {url}")
+    if not no_qr:
+        _print_qr(join)
+
+
+def _serve_workers(
+    settings: Any, lock: Any, workers: int, options: dict[str, Any], no_qr: bool
+) -> None:
+    """``--workers N``: what must happen once (schema, demo catalog, secrets) happens
+    here, then the workers start (see server.workers)."""
+    from .auth import load_secrets
+    from .context import load_demo_catalog
+    from .db import open_database
+    from .workers import run_workers
+
+    folder = lock.folder
+    try:
+        engine = open_database(folder / "chotdon.db", settings.database_url)
+    except _storage_errors() as exc:
+        raise click.ClickException(f"cannot use {_store_name(settings, folder)}: {exc}") from exc
+    try:
+        if settings.demo:
+            load_demo_catalog(engine, folder)
+    finally:
+        engine.dispose()
+    secrets = load_secrets(settings, folder)
+    settings.helper_token, settings.overlay_key = secrets.helper_token, secrets.overlay_key
+    _announce(settings, folder, secrets, no_qr)
+    click.echo(f"  Workers     : {workers}")
+    run_workers(settings, workers, lock.fileno(), options)
 
 
 def _lock_data_folder(settings: Any) -> Any:

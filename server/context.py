@@ -34,6 +34,7 @@ from .auth import Secrets, load_secrets, same_secret
 from .authgate import bearer_token
 from .db import open_database, products
 from .errors import DomainError
+from .fanout import Listener
 from .hosts import is_loopback_host
 from .hub import Hub
 from .live import LiveService
@@ -96,6 +97,9 @@ class AppContext:
     limits: Limits
     shop: Shop = field(default_factory=lambda: Shop(DEFAULT_SHOP, "default", ""))
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Several workers (``chotdon serve --workers N``): this one's index, else None.
+    worker: int | None = None
+    listener: Listener | None = None  # PostgreSQL: the other workers' pokes
     # Made by build_context right after the rest: the service keeps the context.
     orders: OrderService = field(init=False)
     shops: ShopRegistry = field(init=False)
@@ -140,12 +144,19 @@ def shop_settings(settings: Settings, shop: Shop) -> Settings:
 
 
 def _shop_context(
-    settings: Settings, data_dir: Path, engine: Engine, shop: Shop, limits: Limits
+    settings: Settings,
+    data_dir: Path,
+    engine: Engine,
+    shop: Shop,
+    limits: Limits,
+    worker: int | None = None,
 ) -> AppContext:
     if settings.demo:
         load_demo_catalog(engine, data_dir)
     hub = Hub()
-    live = LiveService(engine, hub, media_url=_media_url(shop))
+    # The slug keys the shop's pokes and lock among workers (server.fanout); the
+    # default shop's is "default", fanout's DEFAULT_SHOP.
+    live = LiveService(engine, hub, shop.slug, media_url=_media_url(shop))
     live.load()
     live.extra["heartbeat"] = settings.heartbeat_seconds
     live.extra["payment_qr"] = bool(settings.bank_bin and settings.bank_account)
@@ -163,6 +174,7 @@ def _shop_context(
         secrets=secrets,
         limits=limits,
         shop=shop,
+        worker=worker,
     )
     ctx.orders = OrderService(ctx)
     return ctx
@@ -172,13 +184,15 @@ def _media_url(shop: Shop) -> str:
     return "/media/" if shop.is_default else f"/media/shops/{shop.slug}/"
 
 
-def build_context(settings: Settings) -> AppContext:
-    """The default shop's context, with the registry that finds the others."""
+def build_context(settings: Settings, worker: int | None = None) -> AppContext:
+    """The default shop's context, with the registry that finds the others;
+    ``worker`` is this process's index among several (see server.workers)."""
     data_dir = settings.resolved_data_dir()
     engine = open_database(data_dir / "chotdon.db", settings.database_url)
     with engine.connect() as conn:
         default = next(s for s in list_shops(conn) if s.is_default)
-    ctx = _shop_context(settings, data_dir, engine, default, Limits.from_settings(settings))
+    limits = Limits.from_settings(settings)
+    ctx = _shop_context(settings, data_dir, engine, default, limits, worker)
     ctx.shops = ShopRegistry(ctx)
     return ctx
 
@@ -250,7 +264,7 @@ class ShopRegistry:
             settings = shop_settings(base.settings, shop)
             data_dir = shop_data_dir(base.data_dir, shop)
             engine = open_shop_store(base.engine, data_dir, shop)
-            ctx = _shop_context(settings, data_dir, engine, shop, base.limits)
+            ctx = _shop_context(settings, data_dir, engine, shop, base.limits, base.worker)
             ctx.shops = self
             self.contexts[shop_id] = ctx
             logger.info("shop %s (%d) opened", shop.slug, shop.id)

@@ -6,6 +6,11 @@ opens the database. The lock is the operating system's (``flock`` on POSIX, a
 byte-range lock through ``msvcrt`` on Windows): it goes away with the process,
 even after ``kill -9``, so a crash never leaves the folder locked. The file
 also holds the holder's PID, so the second server can say who holds it.
+
+``chotdon serve --workers N`` holds it once for all its processes: the children
+inherit the locked file (:meth:`DataLock.fileno`), and an ``flock`` belongs to
+the open file, not to a process, so the folder stays locked while any of them
+runs and a second ``chotdon serve`` is still refused.
 """
 
 from __future__ import annotations
@@ -101,6 +106,12 @@ class DataLock:
             raise _unusable(folder, path, exc) from exc
         logger.debug("locked %s", path)
         return cls(folder, fd)
+
+    def fileno(self) -> int:
+        """The locked file, for child processes to inherit (they then hold the lock too)."""
+        if self._fd is None:
+            raise ValueError("the lock was released")
+        return self._fd
 
     def release(self) -> None:
         """Unlock (closing the file is enough for the operating system); idempotent."""

@@ -55,6 +55,7 @@ __all__ = [
     "customers",
     "events",
     "kv",
+    "live_log",
     "live_sessions",
     "metadata",
     "migrate",
@@ -216,7 +217,19 @@ variants = Table(
     UniqueConstraint("product_code", "key", name="uq_variant_key"),
 )
 
-# The shops this store serves (migration 6). Only the main store's table is read
+# The recent numbered updates of each shop's on-air state, exactly as sent, so that
+# the other workers on the same PostgreSQL database can send them to their own
+# sockets when poked (server.fanout). Pruned as it grows; SQLite never writes it.
+live_log = Table(
+    "live_log",
+    metadata,
+    Column("shop", String(64), primary_key=True),
+    Column("rev", Integer, primary_key=True, autoincrement=False),
+    Column("origin", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+)
+
+# The shops this store serves (migration 7). Only the main store's table is read
 # (the default shop's database; see server.shops); each shop's own catalog, sessions,
 # comments, orders, buyers and live state live in its own store, so a query never
 # needs a shop filter to stay inside its shop. Row 1 is the default shop, whose
@@ -283,7 +296,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "order book indexes", _order_book_indexes),
     (4, "review decisions", _create(review_decisions)),
     (5, "product variants", _variants),
-    (6, "shops", _shops),
+    (6, "live update log for several workers", _create(live_log)),
+    (7, "shops", _shops),
 ]
 
 

@@ -6,8 +6,9 @@ the SQLite file in the data folder (:func:`server.db.open_database`). The schema
 and the statements are portable SQLAlchemy Core, and so are the choices that
 keep them portable: times are UTC ISO strings (``utcnow_iso``), never the
 database's clock or time zone; JSON is text written by :mod:`json`; buyers and
-settings are upserted by "update, else insert" inside the one writer's
-transaction. What cannot be portable lives here, per connection:
+settings are real upserts (``INSERT ... ON CONFLICT``, :func:`upsert`), so two
+workers inserting the same buyer at once cannot collide. What cannot be
+portable lives here, per connection:
 
 - **isolation**: READ COMMITTED, stated rather than assumed. Stock is reserved by
   ``UPDATE ... SET stock = stock - n WHERE code = c AND stock >= n``: a second
@@ -30,10 +31,19 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-__all__ = ["is_lock_timeout", "is_postgres", "migration_lock", "postgres_engine", "safe_url"]
+__all__ = [
+    "conninfo",
+    "is_lock_timeout",
+    "is_postgres",
+    "migration_lock",
+    "postgres_engine",
+    "safe_url",
+    "upsert",
+]
 
 logger = logging.getLogger(__name__)
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a statement that waited past lock_timeout
@@ -84,6 +94,13 @@ def migration_lock(engine: Engine) -> Iterator[None]:
             conn.commit()
 
 
+def upsert(bind: Any, table: Table) -> Any:
+    """``INSERT`` into ``table`` that can take ``.on_conflict_do_update`` /
+    ``.on_conflict_do_nothing``: the dialect's own (both spell it the same way)."""
+    dialect = postgresql if is_postgres(bind) else sqlite
+    return dialect.insert(table)
+
+
 def safe_url(url: str) -> str:
     """``url`` for logs and messages: the password hidden."""
     return make_url(url).render_as_string(hide_password=True)
@@ -119,3 +136,8 @@ def _nul_free(base: Any) -> type:
 
         _DUMPERS[base] = type(f"NulFree{base.__name__}", (base,), {"dump": dump})
     return _DUMPERS[base]
+
+
+def conninfo(url: str) -> str:
+    """libpq's form of a SQLAlchemy URL (``postgresql+psycopg://`` becomes ``postgresql://``)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -59,11 +59,15 @@ class Hub:
         self, message: Mapping[str, Any], *, roles: tuple[Role, ...] = ("overlay", "panel")
     ) -> str:
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        self.publish_text(text, roles=roles)
+        return text
+
+    def publish_text(self, text: str, *, roles: tuple[Role, ...] = ("overlay", "panel")) -> None:
+        """:meth:`publish` for a message already encoded (an update another worker sent)."""
         for client in list(self._clients):
             if client.role in roles and not client.offer(text):
                 logger.warning("dropping slow %s client (queue full)", client.role)
                 self._close(client)
-        return text
 
     def _close(self, client: Client) -> None:
         self._clients.discard(client)

@@ -9,26 +9,41 @@ update goes to every socket, both on the loop without awaiting. Snapshot
 readers therefore never see half a change, and ``rev`` has no gaps. Clients
 hold a snapshot plus updates with consecutive ``rev`` numbers; one that sees a
 gap asks for a new snapshot.
+
+On PostgreSQL several workers (processes) may hold the same shop's state, so
+the database decides the order (:attr:`LiveService.shared`). Each command's
+transaction first takes the shop's advisory lock (:func:`server.fanout.lock_shop`)
+and compares the stored ``rev`` with its own: a worker that is behind applies the
+updates it missed (read from ``live_log``, applied on the loop while the lock is
+held) before the command reads the state, so revisions never collide and no
+change is lost. The update is written to
+``live_log`` and a small poke goes out with the commit; the other workers read
+the update and publish it to their own sockets (:meth:`LiveService.poked`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from chotdon.codes import normalize_code
 
-from . import catalog, protocol
+from . import catalog, fanout, protocol
 from .catalog import Product, ProductPatch
-from .db import BUSY_TIMEOUT_S, DatabaseBusy, Writer, kv, live_sessions, utcnow_iso
+from .db import BUSY_TIMEOUT_S, DatabaseBusy, Writer, kv, live_log, live_sessions, utcnow_iso
+from .dialect import is_postgres, upsert
 from .errors import InvalidInput, NotFound
 from .events import append_events
 from .hub import Hub
@@ -51,6 +66,12 @@ _STATE_KEY = "live_state"
 # A command queued behind others gives up (503) rather than wait without end
 # while the database is held by another program.
 LOCK_WAIT_S = 2 * BUSY_TIMEOUT_S
+# Several workers: how many updates live_log keeps per shop (a worker further behind
+# reloads the whole state), pruned every PRUNE_EVERY revisions; how many reads a
+# catch-up makes at most before it waits for the next poke.
+LOG_KEEP = 1000
+PRUNE_EVERY = 100
+MAX_TURNS = 20
 Events = list[tuple[str, dict[str, Any]]]
 ProductChanges = dict[str, dict[str, Any] | None]
 _STORED = {"stored": True}  # survives a restart (kv "live_state")
@@ -166,13 +187,28 @@ def product_view(product: Product, media_url: str = "/media/") -> dict[str, Any]
 class LiveService:
     """Holds the on-air state and applies helpers' commands to it."""
 
-    def __init__(self, engine: Engine, hub: Hub, *, media_url: str = "/media/") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hub: Hub,
+        shop: str = fanout.DEFAULT_SHOP,
+        *,
+        media_url: str = "/media/",
+    ) -> None:
         self.engine = engine
         self.hub = hub
         self.media_url = media_url  # where the shop's product images are served
         self.writer = Writer(engine)
         self.current = LiveState()
+        self.shop = shop
+        # PostgreSQL: other workers (or servers) may change this shop's state too.
+        self.shared = is_postgres(engine)
+        self.origin = secrets.token_hex(6)  # names this process in its pokes and log rows
+        self.pokes_ignored = 0  # pokes for a rev this worker already had
         self._lock = asyncio.Lock()
+        self._wanted = 0  # the highest rev another worker is known to have committed
+        self._catching: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by the first command
 
     # Read-only views of the current state, for routes and the order book.
     @property
@@ -212,19 +248,11 @@ class LiveService:
     def load(self) -> None:
         """Restore exactly what was on air before a restart (at start-up, before serving)."""
         with self.engine.connect() as conn:
-            raw = conn.scalar(select(kv.c.value).where(kv.c.key == _STATE_KEY))
-            products = {
-                p.code: product_view(p, self.media_url) for p in catalog.list_products(conn)
-            }
-            row = conn.execute(
-                select(live_sessions)
-                .where(live_sessions.c.stopped_at.is_(None))
-                .order_by(live_sessions.c.id.desc())
-            ).first()
-        stored: dict[str, Any] = json.loads(raw) if raw else {}
-        session = dict(row._mapping) if row else None
+            self._replace(_read_state(conn, self.media_url))
+
+    def _replace(self, state: LiveState) -> None:
         extra = self.current.extra
-        self.current = LiveState.from_stored(stored, session=session, products=products)
+        self.current = state
         self.current.extra.update(extra)
 
     def state(self) -> dict[str, Any]:
@@ -280,30 +308,148 @@ class LiveService:
         self, change: Change, work: DbWork | None = None
     ) -> dict[str, Any] | None:
         """:meth:`apply` for a caller that already holds the lock (inside :meth:`serial`)."""
+        self._loop = asyncio.get_running_loop()
         now = utcnow_iso()
-        await self.writer.run(lambda: self._commit(change, work, now))
-        return self._publish(change, now)
+        sent = await self.writer.run(partial(self._commit, change, work, now))
+        return self._publish(change, sent)
 
-    def _commit(self, change: Change, work: DbWork | None, now: str) -> None:
+    def _commit(self, change: Change, work: DbWork | None, now: str) -> _Sent | None:
         """The database half of a command, in the writer thread."""
         with self.engine.begin() as conn:
+            if self.shared:
+                fanout.lock_shop(conn, self.shop)
+                if (behind := self._check_turn(conn)) is not None:
+                    self._absorb_from_writer(behind)  # before work reads the state
             if work is not None and (more := work(conn)) is not None:
                 change.merge(more)
             session = change.set_.get("session", self.session)
             if session is not None:
                 append_events(conn, session["id"], change.events, t=now)
-            if change.visible:
-                stored = self.current.to_stored(**change.set_, rev=self.rev + 1)
-                _put_kv(conn, _STATE_KEY, stored)
+            if not change.visible:
+                return None
+            rev = self.rev + 1
+            message = protocol.update(rev, now, change.set_, change.products)
+            sent = _Sent(cast(dict[str, Any], message), protocol.encode(message))
+            _put_kv(conn, _STATE_KEY, self.current.to_stored(**change.set_, rev=rev))
+            if self.shared:
+                self._log(conn, rev, sent.text)
+            return sent
 
-    def _publish(self, change: Change, now: str) -> dict[str, Any] | None:
+    def _publish(self, change: Change, sent: _Sent | None) -> dict[str, Any] | None:
         """The in-memory half, on the loop without awaiting: state moves, one update goes out."""
-        if not change.visible:
+        if sent is None:
             return None
         self.current.move(change.set_, change.products)
-        message = protocol.update(self.rev, now, change.set_, change.products)
-        self.hub.publish(message)
-        return cast(dict[str, Any], message)  # commands hand it back as plain data
+        self.hub.publish_text(sent.text)
+        if self._wanted > self.rev:  # a poke waited for this worker's own update
+            self._start_catch_up()
+        return sent.message  # commands hand it back as plain data
+
+    # -- several workers (PostgreSQL) ----------------------------------------------
+
+    def _check_turn(self, conn: Connection) -> _CatchUp | None:
+        """With the shop's lock held: None when this worker has the stored rev, else
+        what it missed."""
+        stored = _stored_rev(conn)
+        return (
+            None
+            if stored == self.rev
+            else _read_since(conn, self.shop, self.rev, stored, self.media_url)
+        )
+
+    def _absorb_from_writer(self, catch_up: _CatchUp) -> None:
+        """Catch up from the writer thread with the shop's lock held: the state moves on
+        the loop (which owns it and the sockets) while this transaction waits, so the
+        worker that was behind runs its command now instead of giving the lock away."""
+        done: Future[_Absorbed] = Future()
+
+        def absorb() -> None:
+            try:
+                done.set_result(self._absorb(catch_up, own_pending=False))
+            except BaseException as exc:  # handed to the writer thread
+                done.set_exception(exc)
+
+        if self._loop is None:  # apply_locked sets it before the writer runs
+            raise RuntimeError("no event loop to catch up on")
+        self._loop.call_soon_threadsafe(absorb)
+        done.result(timeout=LOCK_WAIT_S)
+
+    def _log(self, conn: Connection, rev: int, text: str) -> None:
+        """Keep the update for the other workers and poke them (both at commit)."""
+        conn.execute(
+            insert(live_log).values(shop=self.shop, rev=rev, origin=self.origin, message=text)
+        )
+        if rev % PRUNE_EVERY == 0:
+            old = (live_log.c.shop == self.shop) & (live_log.c.rev <= rev - LOG_KEEP)
+            conn.execute(delete(live_log).where(old))
+        fanout.notify(conn, [fanout.rev_poke(self.shop, self.origin, rev)])
+
+    def news(self, conn: Connection, kind: fanout.PokeKind, ids: Iterable[int]) -> None:
+        """Tell the other workers' panels (at ``conn``'s commit) about changed orders or
+        comments; nothing on SQLite, where this worker is the only one."""
+        if self.shared:
+            fanout.notify(conn, fanout.news_pokes(kind, self.shop, self.origin, ids))
+
+    def poked(self, rev: int, origin: str) -> None:
+        """Another worker committed ``rev`` (on the loop): fetch and publish what this
+        worker lacks, unless it has it already."""
+        if origin == self.origin or rev <= self.rev:
+            self.pokes_ignored += 1
+            return
+        self._wanted = max(self._wanted, rev)
+        self._start_catch_up()
+
+    def check(self) -> None:
+        """Look in the database for updates this worker may have missed (the poke
+        listener (re)connected: pokes sent while it was away are gone)."""
+        self._wanted = max(self._wanted, self.rev + 1)
+        self._start_catch_up()
+
+    async def stop_catching_up(self) -> None:
+        """At shutdown, once no poke can come: let a catch-up in progress end (a few
+        short reads at most), so its connection is back in the pool before the engine
+        is disposed; a cancelled task would leave its read running in its thread."""
+        if self._catching is not None:
+            await asyncio.gather(self._catching, return_exceptions=True)
+
+    def _start_catch_up(self) -> None:
+        if self._catching is None or self._catching.done():
+            self._catching = asyncio.create_task(self._catch_up(), name="live-catch-up")
+
+    async def _catch_up(self) -> None:
+        try:
+            for _ in range(MAX_TURNS):
+                if self._wanted <= self.rev:
+                    return
+                wanted, start = self._wanted, self.rev
+                catch_up = await self.writer.read(partial(_read_since, shop=self.shop, rev=start))
+                outcome = self._absorb(catch_up, own_pending=self._lock.locked())
+                if outcome is _Absorbed.OWN:
+                    return  # this worker's own command publishes it; _publish calls again
+                if self.rev == start and catch_up.stored <= self.rev and wanted == self._wanted:
+                    self._wanted = self.rev  # nothing newer stored: a stale or stray poke
+        except Exception:  # the next poke or command tries again
+            logger.exception("could not catch up with the other workers")
+
+    def _absorb(self, catch_up: _CatchUp, *, own_pending: bool) -> _Absorbed:
+        """Apply what another worker committed, on the loop without awaiting, and send
+        it to this worker's sockets: the very updates it sent, or a new snapshot."""
+        if catch_up.state is not None:
+            if catch_up.state.rev > self.rev:  # never back: a read may race this worker's own
+                self._replace(catch_up.state)
+                self.hub.publish(self.snapshot())
+            return _Absorbed.DONE
+        for rev, origin, text in catch_up.updates:
+            if rev <= self.rev:
+                continue  # already here (its own command, or an earlier catch-up)
+            if rev != self.rev + 1:
+                return _Absorbed.GAP  # cannot happen: _read_since reads from self.rev on
+            if origin == self.origin and own_pending:
+                return _Absorbed.OWN
+            message = json.loads(text)
+            self.current.move(message["set"], message["products"])
+            self.hub.publish_text(text)
+        return _Absorbed.DONE
 
     # -- commands ----------------------------------------------------------------
 
@@ -316,15 +462,18 @@ class LiveService:
         now = utcnow_iso()
         box: list[dict[str, Any]] = []
 
-        def work(conn: Connection) -> Change:
+        def work(conn: Connection) -> Change | None:
+            if self.session is not None:  # another worker started one first
+                box.append(self.session)
+                return None
             session_id = conn.execute(
                 insert(live_sessions).values(title=title, started_at=now)
             ).inserted_primary_key[0]  # type: ignore[index]
             box.append({"id": session_id, "title": title, "started_at": now, "stopped_at": None})
-            return Change(set_={"session": box[0]})
+            started = ("session_started", {"title": title})
+            return Change(set_={"session": box[0]}, events=[started])
 
-        opened = Change(events=[("session_started", {"title": title})])
-        await self.apply_locked(opened, work)
+        await self.apply_locked(Change(), work)
         if self.pinned:  # what is already on screen belongs to the new session's log
             await self.apply_locked(Change(events=[("product_pinned", {"code": self.pinned})]))
         return box[0]
@@ -338,6 +487,8 @@ class LiveService:
             return None
 
         def work(conn: Connection) -> None:
+            if self.session is None or self.session["id"] != session["id"]:
+                return  # another worker stopped it first
             conn.execute(
                 update(live_sessions)
                 .where(live_sessions.c.id == session["id"])
@@ -349,7 +500,7 @@ class LiveService:
         return session
 
     async def pin(self, code: str) -> dict[str, Any] | None:
-        code = self._known(code)
+        code = await self._known_now(code)
         return await self.apply(set_={"pinned": code}, events=[("product_pinned", {"code": code})])
 
     async def unpin(self) -> dict[str, Any] | None:
@@ -364,7 +515,7 @@ class LiveService:
     async def change_price(
         self, code: str, price: int | None, sale_price: int | None, clear_sale: bool = False
     ) -> dict[str, Any] | None:
-        code = self._known(code)
+        code = await self._known_now(code)
         patch = ProductPatch(price=price, sale_price=sale_price, clear_sale_price=clear_sale)
 
         def work(conn: Connection) -> Change:
@@ -378,7 +529,7 @@ class LiveService:
         return await self.apply(work=work)
 
     async def change_stock(self, code: str, stock: int) -> dict[str, Any] | None:
-        code = self._known(code)
+        code = await self._known_now(code)
 
         def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, ProductPatch(stock=stock))
@@ -445,6 +596,14 @@ class LiveService:
 
     # -- helpers -------------------------------------------------------------------
 
+    async def _known_now(self, code: str) -> str:
+        """:meth:`_known`, after catching up when the code is unknown here and another
+        worker may have just added it (a product made through one, pinned through another)."""
+        if self.shared and normalize_code(code) not in self.products:
+            catch_up = await self.writer.read(partial(_read_since, shop=self.shop, rev=self.rev))
+            self._absorb(catch_up, own_pending=self._lock.locked())
+        return self._known(code)
+
     def _known(self, code: str) -> str:
         normalized = normalize_code(code)
         if normalized not in self.products:
@@ -452,7 +611,84 @@ class LiveService:
         return normalized
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A committed update: as data (for the caller) and as the text the sockets get."""
+
+    message: dict[str, Any]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _CatchUp:
+    """What a worker that is behind lacks: the stored rev, and the updates after its
+    own (rev, origin, text), or the whole state when the log no longer has them."""
+
+    stored: int
+    updates: list[tuple[int, str, str]] = field(default_factory=list)
+    state: LiveState | None = None
+
+
+class _Absorbed(enum.Enum):
+    DONE = "done"
+    GAP = "gap"
+    OWN = "own"  # stopped at this worker's own update, which its command publishes
+
+
+def _read_state(conn: Connection, media_url: str) -> LiveState:
+    raw = conn.scalar(select(kv.c.value).where(kv.c.key == _STATE_KEY))
+    products = {p.code: product_view(p, media_url) for p in catalog.list_products(conn)}
+    row = conn.execute(
+        select(live_sessions)
+        .where(live_sessions.c.stopped_at.is_(None))
+        .order_by(live_sessions.c.id.desc())
+    ).first()
+    stored: dict[str, Any] = json.loads(raw) if raw else {}
+    session = dict(row._mapping) if row else None
+    return LiveState.from_stored(stored, session=session, products=products)
+
+
+def _stored_rev(conn: Connection) -> int:
+    raw = conn.scalar(select(kv.c.value).where(kv.c.key == _STATE_KEY))
+    return int(json.loads(raw).get("rev", 0)) if raw else 0
+
+
+def _read_since(
+    conn: Connection,
+    shop: str,
+    rev: int,
+    stored: int | None = None,
+    media_url: str = "/media/",
+) -> _CatchUp:
+    """The updates after ``rev`` (up to the stored rev when it is given), or the whole
+    state when the log lacks one of them (pruned, or written before the log existed).
+
+    Poked (``stored`` not given), one query usually answers: the log rows after
+    ``rev``, consecutive from ``rev + 1``; the stored rev is read only when there
+    are none, or they do not follow on.
+    """
+    if stored == rev:
+        return _CatchUp(rev)
+    rows = conn.execute(
+        select(live_log.c.rev, live_log.c.origin, live_log.c.message)
+        .where(live_log.c.shop == shop, live_log.c.rev > rev)
+        .order_by(live_log.c.rev)
+        .limit(LOG_KEEP)
+    ).all()
+    updates = [(int(r.rev), str(r.origin), str(r.message)) for r in rows]
+    follows = [u[0] for u in updates] == list(range(rev + 1, rev + 1 + len(updates)))
+    if stored is None and updates and follows:
+        return _CatchUp(updates[-1][0], updates)
+    if stored is None:
+        stored = _stored_rev(conn)
+        if stored == rev:
+            return _CatchUp(rev)
+    if stored < rev or not follows or len(updates) < stored - rev:
+        return _CatchUp(stored, state=_read_state(conn, media_url))
+    return _CatchUp(stored, updates)
+
+
 def _put_kv(conn: Connection, key: str, value: Any) -> None:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if conn.execute(update(kv).where(kv.c.key == key).values(value=text)).rowcount == 0:
-        conn.execute(insert(kv).values(key=key, value=text))
+    stmt = upsert(conn, kv).values(key=key, value=text)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[kv.c.key], set_={"value": text}))

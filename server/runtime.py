@@ -21,6 +21,7 @@ from server.comments import CommentIn
 from server.connectors import ConnectorError, ConnectorState, Supervisor, build_connector
 from server.connectors.facebook import DEFAULT_BASE_URL as FACEBOOK_URL
 from server.connectors.shopee import DEFAULT_BASE_URL as SHOPEE_URL
+from server.fanout import Listener, Poke
 from server.obs import start_obs
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ __all__ = [
     "restart_connectors",
     "start_background",
     "start_connectors",
+    "start_fanout",
     "stop_connectors",
 ]
 
@@ -110,15 +112,45 @@ async def restart_connectors(ctx: AppContext) -> None:
     logger.info("connectors restarted with the new settings")
 
 
+def start_fanout(ctx: AppContext) -> None:
+    """On PostgreSQL, listen for the other workers' pokes (see :mod:`server.fanout`):
+    numbered updates go to the live service, panel news to the order book."""
+    live = ctx.live
+    if not live.shared:
+        return
+
+    def on_poke(poke: Poke) -> None:
+        if poke.shop != live.shop or poke.origin == live.origin:
+            return
+        if poke.kind == "rev":
+            live.poked(poke.rev, poke.origin)
+        else:
+            ctx.orders.news_from_peer(poke.kind, poke.ids)
+
+    listener = Listener(ctx.settings.database_url, on_poke, live.check)
+    ctx.listener = listener
+    ctx.tasks.append(asyncio.create_task(listener.run(), name="fanout"))
+
+
 async def start_background(ctx: AppContext) -> None:
-    """Start the OBS follower and the configured connectors (see :func:`start_connectors`)."""
-    start_obs(ctx)  # OBS recording follows the session; idle without CHOTDON_OBS_URL
+    """Start the OBS follower and the configured connectors (see :func:`start_connectors`).
+
+    With several workers only the first runs them: one connector per platform
+    account, one OBS follower; the others serve sockets and pages.
+    """
     ctx.orders.connector_state(ConnectorState(name="manual", status="live"))
+    if ctx.worker not in (None, 0):
+        return
+    start_obs(ctx)  # OBS recording follows the session; idle without CHOTDON_OBS_URL
     start_connectors(ctx)
 
 
 def start_connectors(ctx: AppContext) -> None:
-    """Start the configured connectors under supervision, feeding the order book."""
+    """Start the configured connectors under supervision, feeding the order book
+    (worker 0 only, when there are several: one reader per platform account)."""
+    if ctx.worker not in (None, 0):
+        logger.info("connectors run on worker 0 only; not started on worker %s", ctx.worker)
+        return
     service = ctx.orders
 
     async def emit(batch: Sequence[CommentIn]) -> None:

@@ -11,7 +11,7 @@ in its own store, so no query needs a shop filter to stay inside its shop:
   connection pool (SQLAlchemy's ``schema_translate_map``).
 
 The list of shops is the ``shops`` table of the default shop's store (migration
-6). Row 1 is the default shop: the single-laptop mode, with today's URLs, its
+7). Row 1 is the default shop: the single-laptop mode, with today's URLs, its
 secrets in ``secrets.json`` and its files in the data folder itself.
 """
 

@@ -62,7 +62,9 @@ async def accept_socket(ws: WebSocket, role: Role) -> AppContext | None:
     only as a bare 1006, and the page could not tell "wrong token" from "offline".
     """
     ctx: AppContext = ws.app.state.ctx
-    await ws.accept()
+    # Several workers: say which one answered (tests and logs tell them apart by it).
+    worker = None if ctx.worker is None else [(b"x-chotdon-worker", str(ctx.worker).encode())]
+    await ws.accept(headers=worker)
     if not origin_allowed(ws):
         await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
         return None

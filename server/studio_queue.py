@@ -43,10 +43,9 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import make_url
 
 from .db import utcnow_iso
-from .dialect import migration_lock
+from .dialect import conninfo, migration_lock
 from .errors import DomainError
 from .studio_work import Store, execute
 
@@ -144,11 +143,6 @@ class NoQueue:
 
     def close(self) -> None:
         pass
-
-
-def conninfo(url: str) -> str:
-    """The libpq URI of a SQLAlchemy URL (``postgresql+psycopg://`` → ``postgresql://``)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def ensure_schema(engine: Engine) -> None:

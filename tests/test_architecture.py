@@ -142,7 +142,7 @@ def test_relative_imports_are_resolved(tmp_path: Path) -> None:
 
 # The app factory is imported by the command line that starts it, never by the routers
 # or services it wires together: they take the context from server.context.
-APP_IMPORTERS = frozenset({"server.cli", "server.cli_serve"})
+APP_IMPORTERS = frozenset({"server.cli", "server.cli_serve", "server.workers"})
 
 
 def imported_names(path: Path, root: Path) -> Iterator[tuple[int, str]]:

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 
 from chotdon.codes import variant_id
 from chotdon.limits import MAX_QTY
 from server.comments import CommentIn
 from server.db import comments, customers, order_lines, utcnow_iso
+from server.dialect import upsert
 
 from .book import Changes, LineSpec, cancel_for_customer, create_lines, needs_variant, product_rows
 from .parsing import Parsed
@@ -187,7 +188,7 @@ def _upsert_customers(
     if missing:
         now = utcnow_iso()
         inserted = conn.execute(
-            _INSERT_BUYERS,
+            _insert_buyers(conn),
             [
                 {
                     "platform": p,
@@ -263,9 +264,27 @@ _BUYER_COLUMNS = (
 _BUYERS = select(*_BUYER_COLUMNS).where(
     customers.c.platform == bindparam("p"), customers.c.handle.in_(bindparam("ids", expanding=True))
 )
-_INSERT_BUYERS = customers.insert().returning(
-    customers.c.id, customers.c.platform, customers.c.handle
-)
+_INSERT_BUYERS: dict[str, Any] = {}
+
+
+def _insert_buyers(conn: Connection) -> Any:
+    """New buyers, as an upsert: another worker may insert the same buyer in the same
+    moment (PostgreSQL, several workers); then its row is taken, with this comment's
+    name and phone when it has them, and its id comes back all the same."""
+    name = conn.dialect.name
+    if name not in _INSERT_BUYERS:
+        stmt = upsert(conn, customers)
+        new = stmt.excluded
+        _INSERT_BUYERS[name] = stmt.on_conflict_do_update(
+            index_elements=[customers.c.platform, customers.c.handle],
+            set_={
+                "nickname": case((new.nickname != "", new.nickname), else_=customers.c.nickname),
+                "phone": func.coalesce(new.phone, customers.c.phone),
+            },
+        ).returning(customers.c.id, customers.c.platform, customers.c.handle)
+    return _INSERT_BUYERS[name]
+
+
 _UPDATE_BUYER = (
     update(customers)
     .where(customers.c.id == bindparam("i"))

@@ -64,6 +64,7 @@ class OrderService:
         self.parsers = ParserCache()
         self.connectors: dict[str, dict[str, Any]] = {}
         self.stops: list[Callable[[], Any]] = []
+        self._pushing: set[asyncio.Task[None]] = set()  # comment rows read for panels
 
     @property
     def live(self) -> LiveService:
@@ -87,6 +88,7 @@ class OrderService:
             )  # fmt: skip
             # The clip studio scores a product's window by its comments per minute.
             changes.events.extend(_received(pairs, stored))
+            self.live.news(conn, "comments", _fresh(stored))
             return stored
 
         stored, _ = await self._commit(work)
@@ -138,6 +140,7 @@ class OrderService:
             answer = [(i.code, i.qty) for i in wanted]
             record_decision(conn, row, intent=action, items=answer, session_id=self._session_id())
             conn.execute(update(comments).where(comments.c.id == comment_id).values(status=status))
+            self.live.news(conn, "comments", [comment_id])
             return status
 
         status, pushed = await self._commit(work, push=lambda _status: [comment_id])
@@ -153,6 +156,7 @@ class OrderService:
                 update(comments).where(comments.c.id == comment_id).values(status="rejected")
             )
             record_decision(conn, row, rejected=True, session_id=self._session_id())
+            self.live.news(conn, "comments", [comment_id])
             return self._comment_items(conn, [comment_id])
 
         self._push_comments(await self.live.writer.write(work))
@@ -193,6 +197,7 @@ class OrderService:
                 )
                 if result.rowcount == 0:
                     raise NotFound(f"no customer {customer_id}", field="customer")
+                self.live.news(conn, "orders", [customer_id])
             return queries.customer_detail(conn, customer_id)
 
         detail = await self.live.writer.write(work)
@@ -212,6 +217,20 @@ class OrderService:
         return await self.live.apply(set_={"shown_comment": None})
 
     # -- connectors -------------------------------------------------------------------
+
+    def news_from_peer(self, kind: str, ids: Sequence[int]) -> None:
+        """Another worker changed these buyers' orders or these comments (a poke, on the
+        loop): tell this worker's panels, as its own changes would."""
+        if kind == "orders":
+            self._publish(protocol.orders_changed(list(ids)))
+        elif kind == "comments":
+            task = asyncio.create_task(self._push_comments_later(list(ids)))
+            self._pushing.add(task)
+            task.add_done_callback(self._pushing.discard)
+
+    async def drain(self) -> None:
+        """At shutdown: wait for the comment rows being read for panels (see above)."""
+        await asyncio.gather(*self._pushing, return_exceptions=True)
 
     def connector_state(self, state: ConnectorState) -> None:
         self.connectors[state.name] = state.to_dict()
@@ -257,6 +276,7 @@ class OrderService:
                 set_["sold"] = changes.sold
             box.append((result, self._comment_items(conn, push(result) if push else [])))
             customers_changed.extend(sorted(changes.customers))
+            self.live.news(conn, "orders", customers_changed)
             return Change(set_=set_, products=views, events=changes.events)
 
         await self.live.apply(work=db_work)

@@ -64,6 +64,7 @@ class ServerProcess:
     data_dir: Path
     log: Path
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # more `chotdon serve` flags
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
@@ -85,7 +86,7 @@ class ServerProcess:
         args = [
             *chotdon_command(), "serve", "--data", str(self.data_dir), "--port", str(self.port),
             "--host", "127.0.0.1", "--helper-token", HELPER, "--overlay-key", OVERLAY,
-            "--no-qr", "--demo",
+            "--no-qr", "--demo", *self.args,
         ]  # fmt: skip
         env = {**os.environ, "CHOTDON_DEMO_COMMENTS": "0", **self.env}
         with self.log.open("ab") as log:
