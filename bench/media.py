@@ -19,6 +19,7 @@ from transcribe.types import Segment, Word
 __all__ = [
     "FFMPEG",
     "SENTENCES",
+    "SENTENCES_EN",
     "make_long_recording",
     "make_recording",
     "make_speech",
@@ -34,6 +35,15 @@ SENTENCES = (
     "Mật ong bạc hà nguyên chất, còn mười chai thôi ạ.",
     "Ai lấy thì bình luận mã sản phẩm và số lượng nhé.",
 )
+# The same pitch in English, for English models (B6 uses tiny.en).
+SENTENCES_EN = (
+    "Hello everyone, today I am selling chestnuts from Ngan Son.",
+    "The chestnuts are big and sweet, only one hundred and fifty thousand a kilo.",
+    "Order now, free shipping for everyone.",
+    "Glass noodles from Na Ri, chewy, great in soup or stir fried.",
+    "Pure mint honey, only ten bottles left.",
+    "To buy, comment the product code and the quantity.",
+)
 
 
 def _run(cmd: list[str]) -> None:
@@ -42,13 +52,15 @@ def _run(cmd: list[str]) -> None:
         raise RuntimeError(f"{Path(cmd[0]).name} failed: {result.stderr.strip()[-300:]}")
 
 
-def make_speech(path: Path, seconds: float) -> Path:
-    """About ``seconds`` of Vietnamese speech (espeak-ng), cut to length, 16 kHz mono WAV."""
+def make_speech(path: Path, seconds: float, language: str = "vi") -> Path:
+    """About ``seconds`` of speech (espeak-ng; Vietnamese, or English with ``"en"``),
+    cut to length, 16 kHz mono WAV."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise RuntimeError("espeak-ng is not installed (make system-deps)")
     once = path.with_suffix(".once.wav")
-    _run([espeak, "-v", "vi", "-s", "150", "-w", str(once), " ".join(SENTENCES)])
+    text = " ".join(SENTENCES_EN if language == "en" else SENTENCES)
+    _run([espeak, "-v", language, "-s", "150", "-w", str(once), text])
     _run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1",
           "-i", str(once), "-t", f"{seconds}", "-ar", "16000", "-ac", "1", str(path)])  # fmt: skip
     once.unlink()

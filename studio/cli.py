@@ -6,6 +6,7 @@ here. Progress goes to stderr so stdout stays a clean list of written clips.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -262,6 +263,16 @@ def _report_alignment(source: Any) -> None:
         click.echo(f"Note: {note}", err=True)
 
 
+def _write_timings(out_dir: Path, seconds: dict[str, float]) -> None:
+    """Seconds per stage of this run, in OUT/.studio/timings.json (the bench reads it)."""
+    from studio.pipeline import STATE_DIR
+
+    logging.getLogger(__name__).info("seconds per stage: %s", seconds)
+    state = out_dir / STATE_DIR
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "timings.json").write_text(json.dumps(seconds, indent=2) + "\n", encoding="utf-8")
+
+
 def _run(**kw: Any) -> None:
     from studio.catalog import read_catalog
     from studio.pipeline import Options, make_plan, prepare, render_plan
@@ -328,7 +339,10 @@ def _run(**kw: Any) -> None:
     if kw["plan_only"]:
         return
     printer = _ProgressPrinter(sys.stderr)
-    for update in render_plan(source, plans, options):
-        printer(update)
+    try:
+        for update in render_plan(source, plans, options):
+            printer(update)
+    finally:
+        _write_timings(out_dir, source.timings.as_dict())
     for plan in plans:
         click.echo(str(out_dir / plan.file))

@@ -21,8 +21,11 @@ import json
 import logging
 import os
 import queue
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +55,7 @@ __all__ = [
     "Options",
     "Progress",
     "Source",
+    "Timings",
     "make_plan",
     "prepare",
     "render_plan",
@@ -98,6 +102,32 @@ class Options:
     edits: Mapping[str, ClipEdit] = field(default_factory=dict)  # by clip file name
 
 
+class Timings:
+    """Seconds spent in each stage of a run. Stages that run once per clip
+    (``track``, ``captions``, ``encode``, ``thumbnail``) are summed over the clips,
+    which render in parallel: ``render`` is the wall time of all of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)
+
+    def as_dict(self) -> dict[str, float]:
+        with self._lock:
+            return {k: round(v, 3) for k, v in self.seconds.items()}
+
+
 @dataclass(frozen=True)
 class Source:
     """Everything known about the input, checked."""
@@ -111,6 +141,7 @@ class Source:
     regions: tuple[Region, ...] | None = None  # what was transcribed, when not everything
     alignment: Alignment | None = None  # when the start came from the burned-in cards
     notes: tuple[str, ...] = ()  # why the cards were not used, for the editor
+    timings: Timings = field(default_factory=Timings, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -182,13 +213,16 @@ def prepare(
     :func:`studio.plan.candidate_regions`): a long live is transcribed only where
     clips can be, not end to end. Without one, or with ``transcribe_all``, it gets
     None: the whole recording."""
-    check_ffmpeg()
-    info = probe(recording)
-    loudness = check_recording(info, options.min_len)
+    timings = Timings()
+    with timings.stage("probe"):
+        check_ffmpeg()
+        info = probe(recording)
+        loudness = check_recording(info, options.min_len)
     alignment: Alignment | None = None
     notes: tuple[str, ...] = ()
     if events is not None and start_flag is None and offset is None and options.align:
-        alignment, notes = _align(info, events, products)
+        with timings.stage("align"):
+            alignment, notes = _align(info, events, products)
         start_flag = alignment.recording_start if alignment else None
     start = (
         resolve_recording_start(info, events, start_flag, offset) if events is not None else None
@@ -197,8 +231,9 @@ def prepare(
         said, regions = list(segments), None
     else:
         regions = _regions(events, start, info.duration, options)
-        said = list(segments(regions))
-    return Source(info, loudness, events, start, products, said, regions, alignment, notes)
+        with timings.stage("transcribe"):
+            said = list(segments(regions))
+    return Source(info, loudness, events, start, products, said, regions, alignment, notes, timings)
 
 
 def _align(
@@ -224,6 +259,11 @@ def _regions(
 
 
 def make_plan(source: Source, options: Options) -> list[ClipPlan]:
+    with source.timings.stage("plan"):
+        return _make_plan(source, options)
+
+
+def _make_plan(source: Source, options: Options) -> list[ClipPlan]:
     import numpy as np
 
     if source.events is not None and source.recording_start is not None:
@@ -241,6 +281,7 @@ def make_plan(source: Source, options: Options) -> list[ClipPlan]:
             max_len=options.max_len,
             max_clips=options.max_clips,
             regions=source.regions,
+            language=options.language,
         )
         if not plans:
             longest = max((w.duration for w in windows), default=0.0)
@@ -264,6 +305,7 @@ def make_plan(source: Source, options: Options) -> list[ClipPlan]:
         min_len=options.min_len,
         max_len=options.max_len,
         max_clips=options.max_clips,
+        language=options.language,
     )
     if not plans:
         raise StudioError("no product name or selling phrase was heard; nothing to clip")
@@ -330,8 +372,6 @@ def render_one(
     plan: ClipPlan, source: Source, options: Options, report: queue.Queue[tuple[str, float]]
 ) -> None:
     """Everything for one clip: framing, card, captions, video, thumbnail, post text."""
-    from overlays.card import render_card
-
     out, work = options.out_dir, options.out_dir / STATE_DIR
     work.mkdir(parents=True, exist_ok=True)
     stem = Path(plan.file).stem
@@ -341,30 +381,11 @@ def render_one(
     if source.events and source.recording_start is not None:
         overlay = overlay_timeline(source.events, source.recording_start)
     edit = options.edits.get(plan.file, ClipEdit())
-    reframe = _framing(edit, source.info, plan, width / height, overlay)
-    card_path = None
-    card_w, card_x, card_y = _card_geometry(options.aspect)
-    if product is not None and edit.card:
-        card_path = work / f"{stem}.card.png"
-        render_card(
-            product.name,
-            product.price,
-            product.unit,
-            sale_price=product.sale_price,
-            ocop_stars=product.ocop_stars,
-            image=product.image,
-            width=card_w,
-        ).save(card_path)
-    ass_path = write_captions(
-        source.segments,
-        plan.start,
-        plan.end,
-        srt=out / f"{stem}.srt",
-        ass=work / f"{stem}.ass" if (edit.style or options.captions) != "none" else None,
-        karaoke=(edit.style or options.captions) == "karaoke",
-        frame=(width, height),
-        edits=edit.captions,
-    )
+    timings = source.timings
+    with timings.stage("track"):
+        reframe = _framing(edit, source.info, plan, width / height, overlay)
+    with timings.stage("captions"):
+        card_path, ass_path = _card_and_captions(plan, source, options, edit, product)
     partial = out / f"{stem}.part.mp4"
     job = RenderJob(
         source.info.path,
@@ -374,16 +395,18 @@ def render_one(
         reframe,
         aspect=options.aspect,
         card=card_path,
-        card_xy=(card_x, card_y),
+        card_xy=_card_geometry(options.aspect)[1:],
         subtitles=ass_path,
         preset=options.preset,
     )
     try:
-        render(job, lambda f: report.put((plan.file, f)))
+        with timings.stage("encode"):
+            render(job, lambda f: report.put((plan.file, f)))
         partial.replace(out / plan.file)
     finally:
         partial.unlink(missing_ok=True)
-    thumbnail(out / plan.file, reframe.thumbnail_t, out / f"{stem}.jpg")
+    with timings.stage("thumbnail"):
+        thumbnail(out / plan.file, reframe.thumbnail_t, out / f"{stem}.jpg")
     (out / f"{stem}.txt").write_text(
         post_caption(plan, product, options.language), encoding="utf-8"
     )
@@ -393,6 +416,41 @@ def render_one(
         "framing": reframe.mode,
     }
     _state_file(options, plan).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+
+def _card_and_captions(
+    plan: ClipPlan, source: Source, options: Options, edit: ClipEdit, product: Product | None
+) -> tuple[Path | None, Path | None]:
+    """The clip's card PNG and ASS captions (the .srt goes next to the clip)."""
+    from overlays.card import render_card
+
+    out, work = options.out_dir, options.out_dir / STATE_DIR
+    stem = Path(plan.file).stem
+    width, height = frame_size(options.aspect)
+    card_path = None
+    if product is not None and edit.card:
+        card_path = work / f"{stem}.card.png"
+        render_card(
+            product.name,
+            product.price,
+            product.unit,
+            sale_price=product.sale_price,
+            ocop_stars=product.ocop_stars,
+            image=product.image,
+            width=_card_geometry(options.aspect)[0],
+        ).save(card_path)
+    style = edit.style or options.captions
+    ass_path = write_captions(
+        source.segments,
+        plan.start,
+        plan.end,
+        srt=out / f"{stem}.srt",
+        ass=work / f"{stem}.ass" if style != "none" else None,
+        karaoke=style == "karaoke",
+        frame=(width, height),
+        edits=edit.captions,
+    )
+    return card_path, ass_path
 
 
 def _framing(
@@ -435,6 +493,7 @@ def render_plan(source: Source, plans: Sequence[ClipPlan], options: Options) -> 
     report: queue.Queue[tuple[str, float]] = queue.Queue()
     failures: list[str] = []
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo) or 1))
+    started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clip") as pool:
         futures: dict[Future[None], ClipPlan] = {
             pool.submit(render_one, plan, source, options, report): plan for plan in todo
@@ -458,5 +517,6 @@ def render_plan(source: Source, plans: Sequence[ClipPlan], options: Options) -> 
                     failures.append(f"{plan.file}: {error}")
                     log.error("clip %s failed: %s", plan.file, error)
                     yield Progress(plan.file, 1.0, done, total, "failed", overall(), str(error))
+    source.timings.add("render", time.perf_counter() - started)
     if failures:
         raise StudioError("some clips failed:\n  " + "\n  ".join(failures))

@@ -35,29 +35,70 @@ __all__ = [
     "plan_from_transcript",
     "plan_from_windows",
     "read_plan",
+    "selling_phrases",
     "slug",
     "write_plan",
 ]
 
-SELLING_PHRASES = (
-    "giá",
-    "chốt",
-    "giảm",
-    "tặng",
-    "freeship",
-    "free ship",
-    "miễn phí",
-    "khuyến mãi",
-    "ưu đãi",
-    "nghìn",
-    "đồng",
-    "mua",
-    "đặt",
-    "còn",
-)
+# Words a seller says while selling, per language (--language); whole words, lower case.
+SELLING_PHRASES: dict[str, tuple[str, ...]] = {
+    "vi": (
+        "giá",
+        "chốt",
+        "giảm",
+        "tặng",
+        "freeship",
+        "free ship",
+        "miễn phí",
+        "khuyến mãi",
+        "ưu đãi",
+        "nghìn",
+        "đồng",
+        "mua",
+        "đặt",
+        "còn",
+    ),
+    "id": (
+        "harga",
+        "murah",
+        "diskon",
+        "promo",
+        "potongan",
+        "gratis",
+        "ongkir",
+        "bonus",
+        "hemat",
+        "ribu",
+        "rupiah",
+        "beli",
+        "pesan",
+        "order",
+        "checkout",
+        "keranjang",
+        "stok",
+        "sisa",
+    ),
+    "en": (
+        "price",
+        "sale",
+        "discount",
+        "deal",
+        "off",
+        "free",
+        "bonus",
+        "save",
+        "thousand",
+        "dollars",
+        "buy",
+        "order",
+        "comment",
+        "stock",
+        "left",
+    ),
+}
 _ORDER_LAG = 30.0  # orders come in up to half a minute after the pitch
 # Speech transcribed on each side of a candidate, so its cuts can move to sentence edges.
-REGION_MARGIN = 20.0
+REGION_MARGIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -94,15 +135,24 @@ def _speech_density(segments: Sequence[Segment], start: float, end: float) -> fl
     return min(1.0, covered / max(end - start, 1e-6))
 
 
+def selling_phrases(language: str) -> tuple[str, ...]:
+    """The selling phrases of ``language`` (vi, id, en)."""
+    try:
+        return SELLING_PHRASES[language]
+    except KeyError:
+        known = ", ".join(SELLING_PHRASES)
+        raise StudioError(f"no selling phrases for language {language!r}; use {known}") from None
+
+
 def _phrase_hits(
     segments: Sequence[Segment],
     start: float,
     end: float,
     names: Iterable[str],
-    selling: bool = True,
+    selling: Sequence[str] = (),
 ) -> int:
     text = " ".join(_norm(s.text) for s in segments if _overlap(s, start, end) > 0)
-    phrases = [*(SELLING_PHRASES if selling else ()), *(_norm(n) for n in names if n)]
+    phrases = [*selling, *(_norm(n) for n in names if n)]
     return sum(len(re.findall(rf"(?<!\w){re.escape(p)}(?!\w)", text)) for p in phrases)
 
 
@@ -137,12 +187,13 @@ def _best_span(
     orders: Sequence[float],
     min_len: float,
     max_len: float,
+    selling: Sequence[str] = (),
 ) -> tuple[float, float] | None:
     best: tuple[float, float] | None = None
     best_value = -1.0
     for start, end, aligned in _candidate_spans(lo, hi, segments, min_len, max_len):
         value = (
-            _phrase_hits(segments, start, end, names)
+            _phrase_hits(segments, start, end, names, selling)
             + 2.0 * sum(1 for o in orders if start <= o < end + _ORDER_LAG)
             + 3.0 * _speech_density(segments, start, end)
             + (2.0 if aligned else 0.0)
@@ -154,12 +205,15 @@ def _best_span(
 
 
 def _window_score(
-    window: ProductWindow, segments: Sequence[Segment], names: Sequence[str]
+    window: ProductWindow,
+    segments: Sequence[Segment],
+    names: Sequence[str],
+    selling: Sequence[str] = (),
 ) -> float:
     minutes = max(window.duration / 60.0, 1e-6)
     orders = len(window.orders) / minutes
     comments = len(window.comments) / minutes
-    phrases = _phrase_hits(segments, window.start, window.end, names) / minutes
+    phrases = _phrase_hits(segments, window.start, window.end, names, selling) / minutes
     density = _speech_density(segments, window.start, window.end)
     score = (
         0.45 * min(orders / 3.0, 1.0)
@@ -247,10 +301,13 @@ def plan_from_windows(
     max_len: float,
     max_clips: int | None = None,
     regions: Sequence[tuple[float, float]] | None = None,
+    language: str = "vi",
 ) -> list[ClipPlan]:
     """The best stretch of each long-enough product window, the top ``max_clips``
     by score, numbered in recording order. With ``regions`` (what was transcribed),
-    each window's stretch is looked for inside its region."""
+    each window's stretch is looked for inside its region. ``language`` picks the
+    selling phrases (:data:`SELLING_PHRASES`)."""
+    selling = selling_phrases(language)
     chosen: list[tuple[float, ProductWindow, tuple[float, float]]] = []
     for window in windows:
         product = products.get(window.code)
@@ -258,9 +315,9 @@ def plan_from_windows(
         bounds = _search_bounds(window, regions)
         if bounds is None:
             continue
-        span = _best_span(*bounds, segments, names, window.orders, min_len, max_len)
+        span = _best_span(*bounds, segments, names, window.orders, min_len, max_len, selling)
         if span is not None:
-            chosen.append((_window_score(window, segments, names), window, span))
+            chosen.append((_window_score(window, segments, names, selling), window, span))
     chosen.sort(key=lambda c: -c[0])
     chosen = sorted(chosen[:max_clips] if max_clips else chosen, key=lambda c: c[2][0])
     plans = []
@@ -289,14 +346,16 @@ def plan_from_transcript(
     min_len: float,
     max_len: float,
     max_clips: int | None = None,
+    language: str = "vi",
 ) -> list[ClipPlan]:
-    """Without an event log: spans rich in product names and selling phrases,
-    louder than the recording's median, that do not overlap."""
+    """Without an event log: spans rich in product names and selling phrases (in
+    ``language``), louder than the recording's median, that do not overlap."""
+    selling = selling_phrases(language)
     all_names = [n for p in products.values() for n in _names(p)]
     median = float(np.median(loudness)) if loudness.size else -60.0
     scored: list[tuple[float, float, float]] = []
     for start, end, aligned in _candidate_spans(0.0, duration, segments, min_len, max_len):
-        hits = _phrase_hits(segments, start, end, all_names)
+        hits = _phrase_hits(segments, start, end, all_names, selling)
         if hits == 0:
             continue
         part = loudness[int(start * 2) : int(end * 2)]
@@ -332,10 +391,7 @@ def plan_from_transcript(
 def _mentioned_product(
     segments: Sequence[Segment], start: float, end: float, products: dict[str, Product]
 ) -> str | None:
-    counts = {
-        code: _phrase_hits(segments, start, end, _names(p), selling=False)
-        for code, p in products.items()
-    }
+    counts = {code: _phrase_hits(segments, start, end, _names(p)) for code, p in products.items()}
     best = max(counts.items(), key=lambda kv: kv[1], default=(None, 0))
     return best[0] if best[1] > 0 else None
 

@@ -2,8 +2,9 @@
 imageio-ffmpeg binary.
 
 The graph: input-seek to the clip (so filter time ``t`` starts at 0, which the
-crop expression and the ASS cues rely on), frame it (crop path / scale /
-blurred letterbox), 30 fps, the product card, the captions through libass with
+crop expression and the ASS cues rely on), 30 fps (before any scaling, so frames
+that would be dropped are never scaled), frame it (crop path / scale / blurred
+letterbox), the product card, the captions through libass with
 the shipped fonts, ``loudnorm``; then libx264 + AAC with ``+faststart``. Frames
 never pass through Python. ffmpeg writes ``-progress`` key=value lines to its
 stdout, which we turn into a 0..1 fraction.
@@ -104,7 +105,8 @@ def _framed(video: Any, job: RenderJob) -> Any:
 def render_command(job: RenderJob, exe: str | None = None) -> list[str]:
     """The ffmpeg argument list for one clip (useful to inspect and to hash)."""
     source = ffmpeg.input(str(job.recording), ss=f"{job.start:.3f}", t=f"{job.duration:.3f}")
-    video = _framed(source.video, job).filter("setsar", 1).filter("fps", 30)
+    # 30 fps first: a 60 fps OBS recording is cropped and scaled at half the frames.
+    video = _framed(source.video.filter("fps", 30), job).filter("setsar", 1)
     if job.card is not None:
         card = ffmpeg.input(str(job.card))
         video = ffmpeg.overlay(video, card, x=job.card_xy[0], y=job.card_xy[1])

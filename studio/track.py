@@ -66,6 +66,12 @@ logger = logging.getLogger(__name__)
 Cue = Literal["face", "body", "motion"]
 FACE_MIN_SCORE = 60  # yuface scores 0-100; text and patterned cloth stay well below
 FACE_MEMORY_S = 1.0  # after a face, hold (not guess from motion) for this long
+# Detectors that keep finding nothing run less often (the path is smoothed over 0.5 s,
+# so a face or a body that comes back is picked up a sample or three later): faces on
+# every other sample after 2 s without one, bodies (HOG, several face detections each)
+# once a second after 2 s without one instead of every other faceless sample.
+FACE_IDLE_S = 2.0
+BODY_IDLE_S = 2.0
 # Cells that held text in the last 8 samples (2 s) and kept changing stay masked:
 # a clock's or a feed's strokes move within the same area.
 TEXT_MEMORY = 8
@@ -493,7 +499,9 @@ class Tracker:
     _previous_t: float | None = field(default=None, init=False)
     _last_x: float | None = field(default=None, init=False)
     _last_face_t: float = field(default=-math.inf, init=False)
-    _body_turn: bool = field(default=False, init=False)
+    _last_body_t: float = field(default=-math.inf, init=False)
+    _body_wait: int = field(default=0, init=False)  # faceless samples to skip before HOG
+    _samples: int = field(default=0, init=False)
     _texts: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=TEXT_MEMORY), init=False)
     _changes: deque[np.ndarray] = field(
         default_factory=lambda: deque(maxlen=TEXT_MEMORY), init=False
@@ -511,7 +519,9 @@ class Tracker:
         if cut:
             self._last_x, self._last_face_t = None, -math.inf
         self._remember(gray)
-        faces = detect_faces(frame)
+        self._samples += 1
+        idle = t - self._last_face_t >= FACE_IDLE_S
+        faces = detect_faces(frame) if not idle or self._samples % 2 == 1 else []
         if face_detector() == "haar":  # YuNet's faces on text score under the cut-off
             faces = self._outside_text(faces, gray.shape, t)
         subject, cue = self._subject(t, frame, gray, faces, cut)
@@ -529,10 +539,7 @@ class Tracker:
             return subject_from_face(face, self.width, self.height), "face"
         if t - self._last_face_t < FACE_MEMORY_S:
             return None, None  # a missed face for a moment: hold, don't guess
-        # HOG costs ~8 face detections: look for a body every other faceless sample.
-        self._body_turn = not self._body_turn
-        bodies = detect_bodies(frame) if self._body_turn else []
-        bodies = self._outside_text(bodies, gray.shape, t)
+        bodies = self._bodies(t, frame, gray.shape)
         if bodies:
             return self._pick(bodies), "body"
         if self._previous is None or cut:
@@ -548,6 +555,18 @@ class Tracker:
         reach = self.reach if self._last_x is not None else math.inf
         box = motion_box(self._previous[0], frame, ignore=ignore, near=self._last_x, reach=reach)
         return box, ("motion" if box is not None else None)
+
+    def _bodies(self, t: float, frame: np.ndarray, shape: tuple[int, ...]) -> list[Box]:
+        """HOG costs several face detections: every other faceless sample, once a second
+        when it has found nothing for a while."""
+        if self._body_wait > 0:
+            self._body_wait -= 1
+            return []
+        bodies = self._outside_text(detect_bodies(frame), shape, t)
+        if bodies:
+            self._last_body_t = t
+        self._body_wait = 1 if t - self._last_body_t < BODY_IDLE_S else 3
+        return bodies
 
     def _remember(self, gray: np.ndarray) -> None:
         self._texts.append(text_cells(gray))

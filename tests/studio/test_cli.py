@@ -169,6 +169,14 @@ def test_srt_and_thumbnail_for_each_clip(live: Live) -> None:
             assert (frame.width, frame.height) == (1080, 1920)
 
 
+def test_seconds_per_stage_are_written(live: Live) -> None:
+    # Runs before the re-run test below, which renders nothing.
+    seconds = json.loads((live.out / ".studio" / "timings.json").read_text(encoding="utf-8"))
+    assert {"probe", "plan", "track", "captions", "encode", "thumbnail", "render"} <= set(seconds)
+    assert all(value >= 0 for value in seconds.values())
+    assert seconds["encode"] > 0 and seconds["render"] >= seconds["encode"] / len(live.plan())
+
+
 @pytest.mark.slow
 def test_moving_subject_stays_inside_the_crop(live: Live) -> None:
     first = live.out / live.plan()[0]["file"]
@@ -375,5 +383,5 @@ def test_with_an_event_log_only_candidate_regions_are_transcribed(
                    "--out", tmp_path / "out", "--min-len", "5", "--max-len", "10",
                    "--plan-only", *flag)  # fmt: skip
     assert result.exit_code == 0, result.output
-    # Without the flag: the busiest 10 s of the window (from the order's pitch) plus 20 s margins.
-    assert asked == ([None] if flag else [((2.0, 32.0),)])
+    # Without the flag: the busiest 10 s of the window (from the order's pitch) plus 10 s margins.
+    assert asked == ([None] if flag else [((2.0, 22.0),)])

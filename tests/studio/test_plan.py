@@ -18,6 +18,7 @@ from studio.plan import (
     plan_from_transcript,
     plan_from_windows,
     read_plan,
+    selling_phrases,
     slug,
     write_plan,
 )
@@ -121,6 +122,44 @@ def test_transcript_only_plan_finds_product_talk() -> None:
     assert plans and plans[0].code == "B2"
     assert plans[0].start <= 70.0 and plans[0].end >= 83.0
     assert "Mật ong bạc hà" in plans[0].title
+
+
+PITCHES = {
+    "vi": ["Giá chỉ 150 nghìn thôi.", "Chốt đơn nhanh, tặng kèm freeship."],
+    "id": ["Harga cuma 50 ribu saja.", "Gratis ongkir, langsung checkout ya."],
+    "en": ["The price is only fifty dollars.", "Free shipping, buy two and save more."],
+}
+
+
+@pytest.mark.parametrize("language", ["vi", "id", "en"])
+def test_transcript_only_plan_hears_the_selling_phrases_of_its_language(language: str) -> None:
+    loudness = np.full(200, -20.0, dtype=np.float32)
+    for spoken, pitch in PITCHES.items():
+        segments = _speech(0, 60, ["Hmm."]) + _speech(70, 100, pitch)
+        plans = plan_from_transcript(
+            segments, {}, loudness, 100.0, min_len=15, max_len=30, language=language
+        )
+        if spoken == language:
+            assert max(plans, key=lambda p: p.score).start >= 70.0, plans
+        else:
+            assert plans == [], (spoken, plans)  # another language's pitch is chatter
+
+
+def test_window_plan_prefers_the_stretch_with_selling_phrases_in_its_language() -> None:
+    window = ProductWindow("ZZ", 0, 120)  # no catalog entry: only the phrases count
+    chatter, pitch = ["Okay then, let us see."], PITCHES["id"]
+    segments = _speech(0, 60, chatter) + _speech(60, 120, pitch)
+    kwargs = {"min_len": 15.0, "max_len": 30.0}
+    (indonesian,) = plan_from_windows([window], {}, segments, **kwargs, language="id")
+    (english,) = plan_from_windows([window], {}, segments, **kwargs, language="en")
+    assert indonesian.start >= 60.0
+    assert indonesian.score > english.score
+
+
+def test_selling_phrases_refuse_an_unknown_language() -> None:
+    assert "harga" in selling_phrases("id") and "price" in selling_phrases("en")
+    with pytest.raises(StudioError, match="'fr'"):
+        selling_phrases("fr")
 
 
 def test_plan_round_trips_and_edits_are_validated(tmp_path: Path) -> None:

@@ -264,3 +264,37 @@ def test_without_a_face_motion_follows_the_seller_not_the_clock_feed_or_card(
     assert len(misses) <= 2, misses
     result = score(scene, frame.xs, frame.crop_w)
     assert result.in_frame >= 0.95 and result.jumps <= 1
+
+
+def test_idle_detectors_run_less_often_and_pick_a_face_up_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 10 s at 4 samples a second: no face and no body for the first 6 s, then a face.
+    calls = {"faces": 0, "bodies": 0}
+    face = track.Box(140.0, 40.0, 40.0, 40.0)
+
+    def faces(frame: np.ndarray) -> list[track.Box]:
+        calls["faces"] += 1
+        return [face] if frame[0, 0, 0] else []
+
+    def bodies(frame: np.ndarray, min_weight: float = 0.5) -> list[track.Box]:
+        calls["bodies"] += 1
+        return []
+
+    monkeypatch.setattr(track, "detect_faces", faces)
+    monkeypatch.setattr(track, "detect_bodies", bodies)
+    tracker = track.Tracker(320, 180, reach=100.0)
+    seen = []
+    for i in range(40):
+        frame = np.zeros((180, 320, 3), np.uint8)
+        frame[0, 0, 0] = 255 if i >= 24 else 0
+        seen.append(tracker.observe(i / 4, frame))
+    faceless = seen[:24]
+    # Faces every other sample while none is seen, then on each of the last 16;
+    # bodies once a second (HOG ran on every other faceless sample before: 12 times).
+    assert calls["faces"] == 24 // 2 + 16
+    assert calls["bodies"] == 24 // 4
+    assert all(o.cue is None for o in faceless)
+    first = next(i for i, o in enumerate(seen) if o.cue == "face")
+    assert 24 <= first <= 25  # at most one sample late
+    assert all(o.cue == "face" for o in seen[first:])
