@@ -186,19 +186,28 @@ class Change:
 DbWork = Callable[[Connection], "Change | None"]
 
 
-def product_view(product: Product) -> dict[str, Any]:
-    """What pages receive for a product (image path resolved to a URL)."""
+def product_view(product: Product, media_url: str = "/media/") -> dict[str, Any]:
+    """What pages receive for a product (image path resolved to a URL under the
+    shop's ``media_url``)."""
     data = product.model_dump()
-    data["image_url"] = f"/media/{product.image}" if product.image else None
+    data["image_url"] = f"{media_url}{product.image}" if product.image else None
     return data
 
 
 class LiveService:
     """Holds the on-air state and applies helpers' commands to it."""
 
-    def __init__(self, engine: Engine, hub: Hub, shop: str = fanout.DEFAULT_SHOP) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hub: Hub,
+        shop: str = fanout.DEFAULT_SHOP,
+        *,
+        media_url: str = "/media/",
+    ) -> None:
         self.engine = engine
         self.hub = hub
+        self.media_url = media_url  # where the shop's product images are served
         self.writer = Writer(engine)
         self.current = LiveState()
         self.shop = shop
@@ -250,7 +259,7 @@ class LiveService:
     def load(self) -> None:
         """Restore exactly what was on air before a restart (at start-up, before serving)."""
         with self.engine.connect() as conn:
-            self._replace(_read_state(conn))
+            self._replace(_read_state(conn, self.media_url))
 
     def _replace(self, state: LiveState) -> None:
         extra = self.current.extra
@@ -359,7 +368,11 @@ class LiveService:
         """With the shop's lock held: None when this worker has the stored rev, else
         what it missed."""
         stored = _stored_rev(conn)
-        return None if stored == self.rev else _read_since(conn, self.shop, self.rev, stored)
+        return (
+            None
+            if stored == self.rev
+            else _read_since(conn, self.shop, self.rev, stored, self.media_url)
+        )
 
     def _absorb_from_writer(self, catch_up: _CatchUp) -> None:
         """Catch up from the writer thread with the shop's lock held: the state moves on
@@ -531,7 +544,10 @@ class LiveService:
         def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, patch)
             data = {"code": code, "price": product.price, "sale_price": product.sale_price}
-            return Change(products={code: product_view(product)}, events=[("price_changed", data)])
+            return Change(
+                products={code: product_view(product, self.media_url)},
+                events=[("price_changed", data)],
+            )
 
         return await self.apply(work=work)
 
@@ -541,7 +557,7 @@ class LiveService:
         def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, ProductPatch(stock=stock))
             event = ("stock_changed", {"code": code, "stock": product.stock})
-            return Change(products={code: product_view(product)}, events=[event])
+            return Change(products={code: product_view(product, self.media_url)}, events=[event])
 
         return await self.apply(work=work)
 
@@ -589,7 +605,7 @@ class LiveService:
         return box[0]
 
     def _product_changes(self, conn: Connection, codes: set[str] | None) -> Change:
-        current = {p.code: product_view(p) for p in catalog.list_products(conn)}
+        current = {p.code: product_view(p, self.media_url) for p in catalog.list_products(conn)}
         wanted = set(current) | set(self.products) if codes is None else codes
         changes = {
             code: current.get(code)
@@ -683,9 +699,9 @@ class _Absorbed(enum.Enum):
     OWN = "own"  # stopped at this worker's own update, which its command publishes
 
 
-def _read_state(conn: Connection) -> LiveState:
+def _read_state(conn: Connection, media_url: str) -> LiveState:
     raw = conn.scalar(select(kv.c.value).where(kv.c.key == _STATE_KEY))
-    products = {p.code: product_view(p) for p in catalog.list_products(conn)}
+    products = {p.code: product_view(p, media_url) for p in catalog.list_products(conn)}
     row = conn.execute(
         select(live_sessions)
         .where(live_sessions.c.stopped_at.is_(None))
@@ -701,7 +717,13 @@ def _stored_rev(conn: Connection) -> int:
     return int(json.loads(raw).get("rev", 0)) if raw else 0
 
 
-def _read_since(conn: Connection, shop: str, rev: int, stored: int | None = None) -> _CatchUp:
+def _read_since(
+    conn: Connection,
+    shop: str,
+    rev: int,
+    stored: int | None = None,
+    media_url: str = "/media/",
+) -> _CatchUp:
     """The updates after ``rev`` (up to the stored rev when it is given), or the whole
     state when the log lacks one of them (pruned, or written before the log existed).
 
@@ -726,7 +748,7 @@ def _read_since(conn: Connection, shop: str, rev: int, stored: int | None = None
         if stored == rev:
             return _CatchUp(rev)
     if stored < rev or not follows or len(updates) < stored - rev:
-        return _CatchUp(stored, state=_read_state(conn))
+        return _CatchUp(stored, state=_read_state(conn, media_url))
     return _CatchUp(stored, updates)
 
 

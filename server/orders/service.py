@@ -266,7 +266,7 @@ class OrderService:
             views: dict[str, Any] = {}
             for code in sorted(changes.codes):
                 try:
-                    views[code] = product_view(catalog.get_product(conn, code))
+                    views[code] = product_view(catalog.get_product(conn, code), live.media_url)
                 except NotFound:
                     views[code] = None
             # Only what moved goes on air: a batch of questions spends no revision.
