@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -64,6 +65,27 @@ async def _heartbeat(ctx: AppContext) -> None:
     while True:
         await asyncio.sleep(ctx.settings.heartbeat_seconds)
         ctx.hub.publish(protocol.ping(utcnow_iso(), ctx.live.rev))
+
+
+async def _start_shop(ctx: AppContext) -> None:
+    ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
+    start_fanout(ctx)  # one listener per opened shop (its pokes only)
+    await start_background(ctx)
+
+
+async def _stop_shop(ctx: AppContext) -> None:
+    for task in ctx.tasks:
+        task.cancel()
+    await asyncio.gather(*ctx.tasks, return_exceptions=True)
+    await ctx.live.stop_catching_up()  # the listener was among the tasks
+    await ctx.orders.drain()
+    ctx.hub.close_all()
+    # A cancelled task's job may still run in the writer thread: let it finish
+    # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
+    # The thread runs jobs in order, so an empty one returns after them all.
+    await ctx.live.writer.run(lambda: None)
+    if ctx.engine is not ctx.shops.default.engine and ctx.engine.url.get_backend_name() == "sqlite":
+        ctx.engine.dispose()  # a shop's own SQLite file (on PostgreSQL: the shared pool)
 
 
 class BodyLimit:
@@ -165,23 +187,31 @@ def create_app(settings: Settings | None = None, *, worker: int | None = None) -
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = app.state.ctx
-        ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
-        start_fanout(ctx)
-        await start_background(ctx)
+        ctx: AppContext = app.state.ctx
+        shops = ctx.shops
+        for opened in list(shops.contexts.values()):
+            await _start_shop(opened)
+        # A shop first signed in to while the app runs starts its work then.
+        loop = asyncio.get_running_loop()
+
+        def start(opened: AppContext) -> None:
+            opened.tasks.append(loop.create_task(_start_shop(opened), name="shop-start"))
+
+        def schedule(opened: AppContext) -> None:
+            loop.call_soon_threadsafe(start, opened)
+
+        shops.starter = schedule
+        # What start-up built (routes, schemas, tables, the catalog) lives as long as
+        # the server: out of the cyclic collector's way, a full collection walks only
+        # what the live has made since, a pause of milliseconds instead of tens.
+        gc.freeze()
         try:
             yield
         finally:
-            for task in ctx.tasks:
-                task.cancel()
-            await asyncio.gather(*ctx.tasks, return_exceptions=True)
-            await ctx.live.stop_catching_up()  # the listener was among the tasks
-            await ctx.orders.drain()
-            ctx.hub.close_all()
-            # A cancelled task's job may still run in the writer thread: let it finish
-            # first, or its connection outlives the pool (psycopg warns; SQLite is silent).
-            # The thread runs jobs in order, so an empty one returns after them all.
-            await ctx.live.writer.run(lambda: None)
+            gc.unfreeze()  # a process that runs several apps (tests) can collect them
+            shops.starter = None
+            for opened in list(shops.contexts.values()):
+                await _stop_shop(opened)
             ctx.engine.dispose()
 
     docs = settings.api_docs  # off by default: the API map is not for the LAN
@@ -207,7 +237,11 @@ def create_app(settings: Settings | None = None, *, worker: int | None = None) -
         routes=routes,
     )
     # Outside both: no body is read before the token is checked.
-    app.add_middleware(TokenFirst, limits=app.state.limits, helper_token=ctx.secrets.helper_token)
+    app.add_middleware(
+        TokenFirst,
+        limits=app.state.limits,
+        is_helper_token=lambda given: ctx.shops.find(given, "panel") is not None,
+    )
 
     _add_error_handlers(app)
     for router in ROUTERS:

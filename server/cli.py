@@ -18,6 +18,7 @@ __all__ = ["main"]
 _COMMANDS: dict[str, str] = {
     "serve": "server.cli_serve:serve",
     "session": "server.cli_serve:session",
+    "shop": "server.cli_shop:shop",
     "catalog": "server.cli_serve:catalog",
     "parse": "server.parse.cli:parse",
     "transcribe": "transcribe.cli:transcribe",

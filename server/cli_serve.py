@@ -200,14 +200,33 @@ def _data_dir(settings: Any) -> Path:
     return folder
 
 
-def _open_engine(data_dir: Path | None) -> Any:
-    """The database of the ``--data`` folder, for the commands that run beside a server."""
+_shop_option = click.option(
+    "--shop", "shop", help="The shop's slug (`chotdon shop list`). Default: the laptop's shop."
+)
+
+
+def _open_engine(data_dir: Path | None, shop: str | None = None) -> Any:
+    """The database of the ``--data`` folder, for the commands that run beside a server;
+    with ``shop``, that shop's store (server.shops)."""
     from .db import open_database
+    from .shops import list_shops, open_shop_store, shop_data_dir
 
     settings = _settings(data_dir=data_dir)
     folder = _data_dir(settings)
     try:
-        return open_database(folder / "chotdon.db", settings.database_url)
+        engine = open_database(folder / "chotdon.db", settings.database_url)
+        # Closed with the command: no pooled connection left behind (psycopg warns).
+        click.get_current_context().call_on_close(engine.dispose)
+        if not shop:
+            return engine
+        with engine.connect() as conn:
+            found = next((s for s in list_shops(conn) if s.slug == shop), None)
+        if found is None:
+            raise click.ClickException(f"no shop {shop!r} (see chotdon shop list)")
+        store = open_shop_store(engine, shop_data_dir(folder, found), found)
+        if store.url != engine.url:  # its own SQLite file (PostgreSQL: the same pool)
+            click.get_current_context().call_on_close(store.dispose)
+        return store
     except _storage_errors() as exc:
         raise click.ClickException(f"cannot use {_store_name(settings, folder)}: {exc}") from exc
 
@@ -230,13 +249,14 @@ def session() -> None:
 
 @session.command("list")
 @_data_option
-def session_list(data_dir: Path | None) -> None:
+@_shop_option
+def session_list(data_dir: Path | None, shop: str | None) -> None:
     """List live sessions, newest first."""
     from sqlalchemy import select
 
     from .db import live_sessions
 
-    engine = _open_engine(data_dir)
+    engine = _open_engine(data_dir, shop)
     with engine.connect() as conn:
         for row in conn.execute(select(live_sessions).order_by(live_sessions.c.id.desc())):
             click.echo(f"{row.id}\t{row.started_at}\t{row.stopped_at or 'live'}\t{row.title}")
@@ -245,14 +265,16 @@ def session_list(data_dir: Path | None) -> None:
 @session.command("events")
 @click.argument("session_id", type=int)
 @_data_option
-def session_events(session_id: int, data_dir: Path | None) -> None:
+@_shop_option
+def session_events(session_id: int, data_dir: Path | None, shop: str | None) -> None:
     """Print a session's event log as JSONL (what `chotdon clips --events` reads)."""
     from .errors import NotFound
     from .events import read_session_events, to_jsonl
 
     folder = _data_dir(_settings(data_dir=data_dir))
+    engine = _open_engine(data_dir, shop) if shop else None
     try:
-        records = read_session_events(folder, session_id)
+        records = read_session_events(folder, session_id, engine=engine)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
     for line in to_jsonl(records):
@@ -267,7 +289,8 @@ def catalog() -> None:
 @catalog.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_data_option
-def catalog_import(file: Path, data_dir: Path | None) -> None:
+@_shop_option
+def catalog_import(file: Path, data_dir: Path | None, shop: str | None) -> None:
     """Add or update products from FILE; nothing is stored if any row is wrong."""
     from chotdon.catalog import read_catalog
 
@@ -277,7 +300,7 @@ def catalog_import(file: Path, data_dir: Path | None) -> None:
         rows = read_catalog(file)
     except CatalogError as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
-    engine = _open_engine(data_dir)
+    engine = _open_engine(data_dir, shop)
     with engine.begin() as conn:
         created, updated = products.import_rows(conn, rows)
     click.echo(f"{created} added, {updated} updated")
@@ -286,13 +309,14 @@ def catalog_import(file: Path, data_dir: Path | None) -> None:
 @catalog.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @_data_option
-def catalog_export(file: Path, data_dir: Path | None) -> None:
+@_shop_option
+def catalog_export(file: Path, data_dir: Path | None, shop: str | None) -> None:
     """Write the catalog to FILE (.csv or .xlsx)."""
     from chotdon.catalog import rows_to_csv, rows_to_xlsx
 
     from . import catalog as products
 
-    engine = _open_engine(data_dir)
+    engine = _open_engine(data_dir, shop)
     with engine.connect() as conn:
         rows = products.to_rows(products.list_products(conn))
     if file.suffix.lower() == ".xlsx":

@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -64,6 +65,8 @@ __all__ = [
     "owner_only",
     "products",
     "review_decisions",
+    "shops",
+    "store_schema",
     "utcnow_iso",
     "variants",
 ]
@@ -78,6 +81,10 @@ T = TypeVar("T")
 BUSY_TIMEOUT_S = 1.5
 RETRY_AFTER_S = 2
 GIL_SWITCH_S = 0.0005
+# The longest a database job waits for a broadcast to be written (see Writer.pause):
+# 50 sockets take about a millisecond; longer (a stuck phone, a starved machine) and
+# the ingestion that waits behind would fall behind the comments.
+QUIET_MAX_S = 0.005
 
 products = Table(
     "products",
@@ -227,6 +234,22 @@ live_log = Table(
     Column("message", Text, nullable=False),
 )
 
+# The shops this store serves (migration 7). Only the main store's table is read
+# (the default shop's database; see server.shops); each shop's own catalog, sessions,
+# comments, orders, buyers and live state live in its own store, so a query never
+# needs a shop filter to stay inside its shop. Row 1 is the default shop, whose
+# secrets stay in secrets.json; other shops' secrets are kept here.
+shops = Table(
+    "shops",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(40), nullable=False, unique=True),
+    Column("name", String(100), nullable=False, default=""),
+    Column("helper_token", String(100), unique=True),
+    Column("overlay_key", String(100), unique=True),
+    Column("created_at", String(32), nullable=False),
+)
+
 _migrations = Table(
     "schema_migrations",
     MetaData(),
@@ -261,6 +284,16 @@ def _variants(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE order_lines ADD COLUMN variant VARCHAR(16)")
 
 
+def _shops(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[shops])
+    # Everything stored before shops existed belongs to the default shop: its rows
+    # stay where they are, in this store.
+    # No explicit id: the new table's first row is 1 on both databases, and
+    # PostgreSQL's sequence then goes on from it.
+    row = conn.execute(shops.insert().values(slug="default", name="", created_at=utcnow_iso()))
+    assert row.inserted_primary_key == (1,)
+
+
 # Append only: a released migration is never edited, a new one is added.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "catalog, sessions, event log", _create(products, live_sessions, events, kv)),
@@ -269,6 +302,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "review decisions", _create(review_decisions)),
     (5, "product variants", _variants),
     (6, "live update log for several workers", _create(live_log)),
+    (7, "shops", _shops),
 ]
 
 
@@ -320,21 +354,40 @@ class Writer:
     One thread, not a pool: SQLite takes one writer at a time anyway, and jobs
     run in the order they were submitted. A job that finds the database held by
     another program past the busy timeout raises :class:`DatabaseBusy`.
+
+    While the loop writes a broadcast to the sockets, new jobs (reads included) wait
+    before they start (:meth:`pause`, :meth:`resume`, :data:`QUIET_MAX_S` at most):
+    every socket write releases the GIL for its system call, and a job running
+    Python in this thread would then keep the loop waiting for the GIL up to the
+    switch interval after each of the 50 or 200 writes.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="chotdon-db-writer")
+        self._open = threading.Event()
+        self._open.set()
         # While this thread runs Python code (SQLAlchemy), the loop waits up to the
         # GIL switch interval each time it wants the GIL back, after every socket
         # write or poll: 5 ms by default, too long for the overlays' updates.
         if sys.getswitchinterval() > GIL_SWITCH_S:
             sys.setswitchinterval(GIL_SWITCH_S)
 
+    def pause(self) -> None:
+        """Hold jobs that have not started yet (a broadcast is being written)."""
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
+
     async def run(self, job: Callable[[], T]) -> T:
         """Run ``job`` in the writer thread and wait for it without blocking the loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _busy_to_domain, job)
+        return await loop.run_in_executor(self._pool, self._gated, job)
+
+    def _gated(self, job: Callable[[], T]) -> T:
+        self._open.wait(QUIET_MAX_S)
+        return _busy_to_domain(job)
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction in the writer thread."""
@@ -352,7 +405,7 @@ class Writer:
             with self.engine.connect() as conn:
                 return work(conn)
 
-        return await asyncio.to_thread(_busy_to_domain, job)
+        return await asyncio.to_thread(self._gated, job)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -415,7 +468,26 @@ def migrate(engine: Engine) -> list[int]:
         return _migrate(engine)
 
 
+def store_schema(bind: Engine | Connection) -> str | None:
+    """The PostgreSQL schema a shop's store lives in (``None``: the default one)."""
+    mapping = bind.get_execution_options().get("schema_translate_map") or {}
+    schema: str | None = mapping.get(None)
+    return schema
+
+
+def _use_schema(conn: Connection) -> None:
+    # Tables follow the engine's schema_translate_map; the few raw statements of the
+    # migrations (CREATE INDEX, ALTER TABLE) and the inspector follow search_path.
+    schema = store_schema(conn)
+    if schema is not None:
+        conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
+
+
 def _migrate(engine: Engine) -> list[int]:
+    schema = store_schema(engine)
+    if schema is not None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     _migrations.create(engine, checkfirst=True)
     with engine.connect() as conn:
         done = set(conn.scalars(select(_migrations.c.version)))
@@ -424,6 +496,7 @@ def _migrate(engine: Engine) -> list[int]:
         if version in done:
             continue
         with engine.begin() as conn:
+            _use_schema(conn)
             apply(conn)
             conn.execute(
                 _migrations.insert().values(version=version, name=name, applied_at=utcnow_iso())

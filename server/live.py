@@ -29,6 +29,7 @@ import enum
 import json
 import logging
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -42,13 +43,22 @@ from chotdon.codes import normalize_code
 
 from . import catalog, fanout, protocol
 from .catalog import Product, ProductPatch
-from .db import BUSY_TIMEOUT_S, DatabaseBusy, Writer, kv, live_log, live_sessions, utcnow_iso
+from .db import (
+    BUSY_TIMEOUT_S,
+    QUIET_MAX_S,
+    DatabaseBusy,
+    Writer,
+    kv,
+    live_log,
+    live_sessions,
+    utcnow_iso,
+)
 from .dialect import is_postgres, upsert
 from .errors import InvalidInput, NotFound
 from .events import append_events
 from .hub import Hub
 
-__all__ = ["ELEMENTS", "Change", "LiveService", "LiveState", "product_view"]
+__all__ = ["ELEMENTS", "Change", "CommandLock", "LiveService", "LiveState", "product_view"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -176,19 +186,28 @@ class Change:
 DbWork = Callable[[Connection], "Change | None"]
 
 
-def product_view(product: Product) -> dict[str, Any]:
-    """What pages receive for a product (image path resolved to a URL)."""
+def product_view(product: Product, media_url: str = "/media/") -> dict[str, Any]:
+    """What pages receive for a product (image path resolved to a URL under the
+    shop's ``media_url``)."""
     data = product.model_dump()
-    data["image_url"] = f"/media/{product.image}" if product.image else None
+    data["image_url"] = f"{media_url}{product.image}" if product.image else None
     return data
 
 
 class LiveService:
     """Holds the on-air state and applies helpers' commands to it."""
 
-    def __init__(self, engine: Engine, hub: Hub, shop: str = fanout.DEFAULT_SHOP) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hub: Hub,
+        shop: str = fanout.DEFAULT_SHOP,
+        *,
+        media_url: str = "/media/",
+    ) -> None:
         self.engine = engine
         self.hub = hub
+        self.media_url = media_url  # where the shop's product images are served
         self.writer = Writer(engine)
         self.current = LiveState()
         self.shop = shop
@@ -196,7 +215,8 @@ class LiveService:
         self.shared = is_postgres(engine)
         self.origin = secrets.token_hex(6)  # names this process in its pokes and log rows
         self.pokes_ignored = 0  # pokes for a rev this worker already had
-        self._lock = asyncio.Lock()
+        self._lock = CommandLock()
+        self._quiet: asyncio.Task[None] | None = None
         self._wanted = 0  # the highest rev another worker is known to have committed
         self._catching: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # set by the first command
@@ -239,7 +259,7 @@ class LiveService:
     def load(self) -> None:
         """Restore exactly what was on air before a restart (at start-up, before serving)."""
         with self.engine.connect() as conn:
-            self._replace(_read_state(conn))
+            self._replace(_read_state(conn, self.media_url))
 
     def _replace(self, state: LiveState) -> None:
         extra = self.current.extra
@@ -254,23 +274,24 @@ class LiveService:
 
     # -- the one way state changes ---------------------------------------------
 
-    async def serial(self, body: Callable[[], Awaitable[T]]) -> T:
+    async def serial(self, body: Callable[[], Awaitable[T]], *, urgent: bool = True) -> T:
         """Run ``body`` with the command lock held, to the end even if the caller goes.
 
         A caller cancelled half-way (a client that hangs up) must not leave a
         transaction committed but its in-memory change not applied, so the body
         runs as its own task. Waiting for the lock is bounded: a database held
-        by another program answers 503 rather than a queue without end.
+        by another program answers 503 rather than a queue without end. Helpers'
+        commands are ``urgent``: they go before queued comment batches.
         """
 
         async def locked() -> T:
             if self._lock.locked():  # wait_for costs a task: only when there is a queue
                 try:
-                    await asyncio.wait_for(self._lock.acquire(), LOCK_WAIT_S)
+                    await asyncio.wait_for(self._lock.acquire(urgent), LOCK_WAIT_S)
                 except TimeoutError:
                     raise DatabaseBusy() from None
             else:
-                await self._lock.acquire()
+                await self._lock.acquire(urgent)
             try:
                 return await body()
             finally:
@@ -285,15 +306,17 @@ class LiveService:
         products: ProductChanges | None = None,
         events: Iterable[tuple[str, dict[str, Any]]] = (),
         work: DbWork | None = None,
+        urgent: bool = True,
     ) -> dict[str, Any] | None:
         """Commit ``work``, the events and the new state together, then broadcast.
 
         When nothing the pages draw has changed (say, a batch of comments with no
         order), the events are still logged but no revision is spent and nothing
-        is broadcast. Returns the update sent, or None.
+        is broadcast. Returns the update sent, or None. ``urgent=False`` (comment
+        batches) lets waiting commands go first.
         """
         change = Change(dict(set_ or {}), dict(products or {}), list(events))
-        return await self.serial(lambda: self.apply_locked(change, work))
+        return await self.serial(lambda: self.apply_locked(change, work), urgent=urgent)
 
     async def apply_locked(
         self, change: Change, work: DbWork | None = None
@@ -331,7 +354,10 @@ class LiveService:
         if sent is None:
             return None
         self.current.move(change.set_, change.products)
+        self.writer.pause()  # no database job starts while the update is being written
         self.hub.publish_text(sent.text)
+        if self._quiet is None or self._quiet.done():
+            self._quiet = asyncio.ensure_future(self._resume_when_sent())
         if self._wanted > self.rev:  # a poke waited for this worker's own update
             self._start_catch_up()
         return sent.message  # commands hand it back as plain data
@@ -342,7 +368,11 @@ class LiveService:
         """With the shop's lock held: None when this worker has the stored rev, else
         what it missed."""
         stored = _stored_rev(conn)
-        return None if stored == self.rev else _read_since(conn, self.shop, self.rev, stored)
+        return (
+            None
+            if stored == self.rev
+            else _read_since(conn, self.shop, self.rev, stored, self.media_url)
+        )
 
     def _absorb_from_writer(self, catch_up: _CatchUp) -> None:
         """Catch up from the writer thread with the shop's lock held: the state moves on
@@ -438,6 +468,12 @@ class LiveService:
             self.hub.publish_text(text)
         return _Absorbed.DONE
 
+    async def _resume_when_sent(self) -> None:
+        try:
+            await self.hub.drained(QUIET_MAX_S)
+        finally:
+            self.writer.resume()
+
     # -- commands ----------------------------------------------------------------
 
     async def start_session(self, title: str = "") -> dict[str, Any]:
@@ -508,7 +544,10 @@ class LiveService:
         def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, patch)
             data = {"code": code, "price": product.price, "sale_price": product.sale_price}
-            return Change(products={code: product_view(product)}, events=[("price_changed", data)])
+            return Change(
+                products={code: product_view(product, self.media_url)},
+                events=[("price_changed", data)],
+            )
 
         return await self.apply(work=work)
 
@@ -518,7 +557,7 @@ class LiveService:
         def work(conn: Connection) -> Change:
             product = catalog.patch_product(conn, code, ProductPatch(stock=stock))
             event = ("stock_changed", {"code": code, "stock": product.stock})
-            return Change(products={code: product_view(product)}, events=[event])
+            return Change(products={code: product_view(product, self.media_url)}, events=[event])
 
         return await self.apply(work=work)
 
@@ -566,7 +605,7 @@ class LiveService:
         return box[0]
 
     def _product_changes(self, conn: Connection, codes: set[str] | None) -> Change:
-        current = {p.code: product_view(p) for p in catalog.list_products(conn)}
+        current = {p.code: product_view(p, self.media_url) for p in catalog.list_products(conn)}
         wanted = set(current) | set(self.products) if codes is None else codes
         changes = {
             code: current.get(code)
@@ -595,6 +634,47 @@ class LiveService:
         return normalized
 
 
+class CommandLock:
+    """An asyncio lock with two queues: urgent waiters (helpers' commands) get it
+    before the others (comment batches), each queue in arrival order.
+
+    ``release`` hands the lock straight to the next waiter, so nobody can slip in
+    between; a waiter cancelled after it was handed the lock passes it on.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    def locked(self) -> bool:
+        return self._held
+
+    async def acquire(self, urgent: bool = True) -> None:
+        if not self._held:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._waiters[0 if urgent else 1]
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as we gave up: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiters:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # still held: now by that waiter
+                    return
+        self._held = False
+
+
 @dataclass(frozen=True, slots=True)
 class _Sent:
     """A committed update: as data (for the caller) and as the text the sockets get."""
@@ -619,9 +699,9 @@ class _Absorbed(enum.Enum):
     OWN = "own"  # stopped at this worker's own update, which its command publishes
 
 
-def _read_state(conn: Connection) -> LiveState:
+def _read_state(conn: Connection, media_url: str) -> LiveState:
     raw = conn.scalar(select(kv.c.value).where(kv.c.key == _STATE_KEY))
-    products = {p.code: product_view(p) for p in catalog.list_products(conn)}
+    products = {p.code: product_view(p, media_url) for p in catalog.list_products(conn)}
     row = conn.execute(
         select(live_sessions)
         .where(live_sessions.c.stopped_at.is_(None))
@@ -637,7 +717,13 @@ def _stored_rev(conn: Connection) -> int:
     return int(json.loads(raw).get("rev", 0)) if raw else 0
 
 
-def _read_since(conn: Connection, shop: str, rev: int, stored: int | None = None) -> _CatchUp:
+def _read_since(
+    conn: Connection,
+    shop: str,
+    rev: int,
+    stored: int | None = None,
+    media_url: str = "/media/",
+) -> _CatchUp:
     """The updates after ``rev`` (up to the stored rev when it is given), or the whole
     state when the log lacks one of them (pruned, or written before the log existed).
 
@@ -662,7 +748,7 @@ def _read_since(conn: Connection, shop: str, rev: int, stored: int | None = None
         if stored == rev:
             return _CatchUp(rev)
     if stored < rev or not follows or len(updates) < stored - rev:
-        return _CatchUp(stored, state=_read_state(conn))
+        return _CatchUp(stored, state=_read_state(conn, media_url))
     return _CatchUp(stored, updates)
 
 

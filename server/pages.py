@@ -95,6 +95,14 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
             return JSONResponse(error_body("no such image", "name"), status_code=404)
         return FileResponse(path, headers={"Cache-Control": "max-age=86400"})
 
+    @app.get("/media/shops/{slug}/{name}", include_in_schema=False)
+    def shop_media(slug: str, name: str) -> Response:
+        # Public like /media/{name}: the names carry a hash of the image's bytes.
+        folder = ctx.shops.media_dir(slug) if _MEDIA_NAME.match(name) else None
+        if folder is None or not (folder / name).is_file():
+            return JSONResponse(error_body("no such image", "name"), status_code=404)
+        return FileResponse(folder / name, headers={"Cache-Control": "max-age=86400"})
+
     @app.get("/api/join", include_in_schema=False)
     def join(ctx: Laptop, request: Request) -> Response:
         return JSONResponse(_join_info(ctx, request))

@@ -54,7 +54,8 @@ def origin_allowed(ws: WebSocket) -> bool:
 
 
 async def accept_socket(ws: WebSocket, role: Role) -> AppContext | None:
-    """Accept ``ws`` for ``role``: the app's context, or ``None`` once it is closed.
+    """Accept ``ws`` for ``role``: the context of the shop whose secret it carries,
+    or ``None`` once it is closed.
 
     The secret is the ``key`` query parameter for an overlay, ``token`` otherwise.
     Accept first, then close with a code: a refused handshake reaches the browser
@@ -68,7 +69,7 @@ async def accept_socket(ws: WebSocket, role: Role) -> AppContext | None:
         await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
         return None
     try:
-        check_secret(ctx, ws.query_params.get(secret_param(role)), role, ws.client)
+        ctx = check_secret(ctx, ws.query_params.get(secret_param(role)), role, ws.client)
     except RateLimited:
         await ws.close(code=CLOSE_RATE_LIMITED)
         return None

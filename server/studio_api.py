@@ -19,6 +19,7 @@ import hmac
 import io
 import logging
 import re
+import threading
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -71,26 +72,16 @@ LISTED_SESSIONS = 30
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    ctx: AppContext = app.state.ctx
-    if is_postgres(ctx.engine):
-        # Render workers (``chotdon render-worker``) run the jobs, here or elsewhere;
-        # a restarted server leaves their clips alone.
-        from .studio_queue import NoQueue, QueueRunner, available
-
-        if available():
-            app.state.studio_jobs = QueueRunner(ctx.engine, ctx.settings.database_url)
-        else:
-            logger.warning("no clip jobs: procrastinate is missing (pip install 'chotdon[hub]')")
-            app.state.studio_jobs = NoQueue()
-        app.state.studio_store = Store(ctx.data_dir, shared=True)
-    else:
-        app.state.studio_jobs = JobRunner()
-        app.state.studio_store = Store(ctx.data_dir)
-        recover(app.state.studio_store)
+    # Per shop: its own clips folder and job list (session ids repeat across shops).
+    app.state.studio = {}
+    app.state.studio_lock = threading.Lock()
+    # The default shop's, under the names they had before shops.
+    app.state.studio_store, app.state.studio_jobs = _studio(app, app.state.ctx)
     try:
         yield
     finally:
-        app.state.studio_jobs.close()
+        for _, runner in app.state.studio.values():
+            runner.close()
 
 
 router = APIRouter(lifespan=_lifespan)
@@ -138,35 +129,82 @@ class ClipPatch(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------
 
 
-def _runner(request: Request) -> JobRunner | QueueRunner | NoQueue:
-    runner: JobRunner | QueueRunner | NoQueue = request.app.state.studio_jobs
-    return runner
+def _open_studio(ctx: AppContext) -> tuple[Store, JobRunner | QueueRunner | NoQueue]:
+    if not is_postgres(ctx.engine):
+        store = Store(ctx.data_dir)
+        recover(store)
+        return store, JobRunner()
+    # Render workers (``chotdon render-worker``) run the jobs, here or elsewhere;
+    # a restarted server leaves their clips alone.
+    from .studio_queue import NoQueue, QueueRunner, available
+
+    store = Store(ctx.data_dir, shared=True)
+    if not ctx.shop.is_default:
+        # The queue's job rows and its render workers know one store so far, the
+        # default shop's: another shop's jobs are refused, never run on the wrong one.
+        return store, _default_shop_only()
+    if available():
+        return store, QueueRunner(ctx.engine, ctx.settings.database_url)
+    logger.warning("no clip jobs: procrastinate is missing (pip install 'chotdon[hub]')")
+    return store, NoQueue()
+
+
+def _default_shop_only() -> NoQueue:
+    from .studio_queue import JobsUnavailable, NoQueue, QueuedJob
+
+    class DefaultShopOnly(NoQueue):
+        def submit(
+            self, kind: str, session_id: int, spec: dict[str, Any], clip_id: str | None = None
+        ) -> QueuedJob:
+            message = "clip jobs on PostgreSQL run for the default shop only (see docs/shops.md)"
+            raise JobsUnavailable(message, field="job")
+
+    return DefaultShopOnly()
+
+
+def _studio(app: Any, ctx: AppContext) -> tuple[Store, JobRunner | QueueRunner | NoQueue]:
+    """The shop's studio store and job runner, made on first use."""
+    with app.state.studio_lock:
+        found: tuple[Store, JobRunner | QueueRunner | NoQueue] | None = app.state.studio.get(
+            ctx.shop.id
+        )
+        if found is None:
+            found = app.state.studio[ctx.shop.id] = _open_studio(ctx)
+        return found
+
+
+def _runner(request: Request, ctx: AppContext) -> JobRunner | QueueRunner | NoQueue:
+    return _studio(request.app, ctx)[1]
 
 
 def _submit(
-    request: Request, kind: str, session_id: int, spec: dict[str, Any], clip_id: str | None = None
+    request: Request,
+    ctx: AppContext,
+    kind: str,
+    session_id: int,
+    spec: dict[str, Any],
+    clip_id: str | None = None,
 ) -> int:
     """Queue a job: on PostgreSQL for the render workers, else for this server's thread."""
-    runner = _runner(request)
+    runner = _runner(request, ctx)
     if isinstance(runner, JobRunner):
-        store, engine = _store(request), request.app.state.ctx.engine
+        store, engine = _store(request, ctx), ctx.engine
         return runner.submit(
             kind, session_id, lambda progress: execute(spec, store, engine, progress), clip_id
         ).id
     return runner.submit(kind, session_id, spec, clip_id).id
 
 
-def _clip_progress(request: Request, session_id: int) -> dict[str, float]:
-    runner = _runner(request)
+def _clip_progress(request: Request, ctx: AppContext, session_id: int) -> dict[str, float]:
+    runner = _runner(request, ctx)
     if isinstance(runner, JobRunner):
-        return _store(request).progress
+        return _store(request, ctx).progress
     return runner.clip_progress(session_id)
 
 
-def _store(request: Request) -> Store:
-    # One per app: its lock guards the state files.
-    store: Store = request.app.state.studio_store
-    return store
+def _store(request: Request, ctx: AppContext) -> Store:
+    # One per shop: its lock guards the state files.
+    return _studio(request.app, ctx)[0]
 
 
 def _products(ctx: AppContext) -> dict[str, Product]:
@@ -201,7 +239,8 @@ def _links(ctx: AppContext, store: Store, session_id: int) -> Any:
             return None
         version = path.stat().st_mtime_ns  # a re-rendered file gets a new link: no stale cache
         sig = _signature(ctx, session_id, name)
-        return f"/studio/files/{session_id}/{name}?v={version}&sig={sig}"
+        shop = "" if ctx.shop.is_default else f"&shop={ctx.shop.slug}"
+        return f"/studio/files/{session_id}/{name}?v={version}&sig={sig}{shop}"
 
     return link
 
@@ -226,7 +265,7 @@ def _state(store: Store, session_id: int) -> dict[str, Any]:
 @router.get("/api/studio/sessions")
 def studio_sessions(ctx: Helper, request: Request) -> dict[str, Any]:
     """The latest sessions, with the recording OBS logged and the clips' counts."""
-    store = _store(request)
+    store = _store(request, ctx)
     with ctx.engine.connect() as conn:
         rows = conn.execute(
             select(live_sessions).order_by(live_sessions.c.id.desc()).limit(LISTED_SESSIONS)
@@ -257,11 +296,11 @@ def plan_clips(
 ) -> dict[str, Any]:
     body = body or PlanBody()
     _session_exists(ctx, session_id)
-    store = _store(request)
+    store = _store(request, ctx)
     if store.load(session_id) is not None and not body.replan:
         # Planned already: render whatever changed (the edits are kept).
         spec = spec_of_render(session_id, None, _products(ctx))
-        return {"job": _submit(request, "render", session_id, spec)}
+        return {"job": _submit(request, ctx, "render", session_id, spec)}
     if body.min_len > body.max_len:
         raise InvalidInput("min_len must not exceed max_len", field="min_len")
     start = None
@@ -282,25 +321,25 @@ def plan_clips(
         start,
         transcript,
         ctx.settings.whisper_model,
-        tuple(_store(request).glossary()) + tuple(p.name for p in _products(ctx).values()),
+        tuple(_store(request, ctx).glossary()) + tuple(p.name for p in _products(ctx).values()),
         ctx.settings.language,
         _products(ctx),
         {"min_len": body.min_len, "max_len": body.max_len, "max_clips": body.max_clips},
     )
-    return {"job": _submit(request, "plan", session_id, spec_of_plan(plan))}
+    return {"job": _submit(request, ctx, "plan", session_id, spec_of_plan(plan))}
 
 
 @router.get("/api/sessions/{session_id}/clips")
 def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]:
     _session_exists(ctx, session_id)
-    store = _store(request)
+    store = _store(request, ctx)
     state = store.load(session_id) or {"clips": [], "recording": None}
     segments = store.segments(session_id)
     link = _links(ctx, store, session_id)
-    progress = _clip_progress(request, session_id)
+    progress = _clip_progress(request, ctx, session_id)
     clips = [clip_json(c, segments, link, progress.get(c["id"], 0.0)) for c in state["clips"]]
-    jobs = [j.to_json() for j in _runner(request).active(session_id)]
-    runner = _runner(request)
+    jobs = [j.to_json() for j in _runner(request, ctx).active(session_id)]
+    runner = _runner(request, ctx)
     latest = runner.latest(session_id)
     # On PostgreSQL, how many render workers run: none means queued jobs wait.
     workers = None if isinstance(runner, JobRunner) else runner.live_workers()
@@ -319,7 +358,7 @@ def list_clips(ctx: Helper, request: Request, session_id: int) -> dict[str, Any]
 @router.get("/api/sessions/{session_id}/clips.zip")
 def approved_zip(ctx: HelperLink, request: Request, session_id: int) -> Response:
     """Every approved clip with its thumbnail, captions and post text."""
-    store = _store(request)
+    store = _store(request, ctx)
     state = _state(store, session_id)
     folder = store.clips_dir(session_id)
     buffer = io.BytesIO()
@@ -345,7 +384,7 @@ def approved_zip(ctx: HelperLink, request: Request, session_id: int) -> Response
 
 @router.patch("/api/clips/{clip_id}")
 def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> dict[str, Any]:
-    store = _store(request)
+    store = _store(request, ctx)
     session_id = session_of(clip_id)
     segments = store.segments(session_id)
     with store.lock:
@@ -381,19 +420,21 @@ def edit_clip(ctx: Helper, request: Request, clip_id: str, body: ClipPatch) -> d
             clip["rev"] = clip.get("rev", 0) + 1
         store.save(state)
     link = _links(ctx, store, session_id)
-    return clip_json(clip, segments, link, _clip_progress(request, session_id).get(clip_id, 0.0))
+    return clip_json(
+        clip, segments, link, _clip_progress(request, ctx, session_id).get(clip_id, 0.0)
+    )
 
 
 @router.post("/api/clips/{clip_id}/render")
 def render_clip(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
-    store = _store(request)
+    store = _store(request, ctx)
     session_id = session_of(clip_id)
     find_clip(_state(store, session_id), clip_id)
     spec = spec_of_render(session_id, [clip_id], _products(ctx))
     # Marked before it is queued: a worker elsewhere may finish it before this returns.
     store.update_clip(clip_id, status="rendering", error=None)
     try:
-        job_id = _submit(request, "render", session_id, spec, clip_id)
+        job_id = _submit(request, ctx, "render", session_id, spec, clip_id)
     except Exception as exc:
         store.update_clip(clip_id, status="failed", error=f"could not queue the render: {exc}")
         raise
@@ -403,7 +444,7 @@ def render_clip(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
 @router.get("/api/clips/{clip_id}/words")
 def clip_words(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
     """The transcript's words around the clip, for "start/end at this word"."""
-    store = _store(request)
+    store = _store(request, ctx)
     session_id = session_of(clip_id)
     clip = find_clip(_state(store, session_id), clip_id)
     lo, hi = clip["start"] - WORDS_AROUND, clip["end"] + WORDS_AROUND
@@ -412,7 +453,7 @@ def clip_words(ctx: Helper, request: Request, clip_id: str) -> dict[str, Any]:
 
 @router.get("/api/jobs/{job_id}")
 def job_status(ctx: Helper, request: Request, job_id: int) -> dict[str, Any]:
-    job = _runner(request).get(job_id)
+    job = _runner(request, ctx).get(job_id)
     if job is None:
         raise NotFound(f"no job {job_id}", field="job")
     return job.to_json()
@@ -430,12 +471,15 @@ def studio_page() -> FileResponse:
 
 
 @router.get("/studio/files/{session_id}/{name}", include_in_schema=False)
-def studio_file(request: Request, session_id: int, name: str, sig: str = "") -> Response:
-    ctx: AppContext = request.app.state.ctx
-    expected = _signature(ctx, session_id, name)
-    if not _FILE_NAME.match(name) or not hmac.compare_digest(sig, expected):
+def studio_file(
+    request: Request, session_id: int, name: str, sig: str = "", shop: str = ""
+) -> Response:
+    default: AppContext = request.app.state.ctx
+    ctx = default.shops.by_slug(shop) if shop else default
+    expected = _signature(ctx, session_id, name) if ctx is not None else ""
+    if ctx is None or not _FILE_NAME.match(name) or not hmac.compare_digest(sig, expected):
         return JSONResponse(error_body("missing or wrong signature", "sig"), status_code=403)
-    path = _store(request).clips_dir(session_id) / name
+    path = _store(request, ctx).clips_dir(session_id) / name
     if not path.is_file():
         return JSONResponse(error_body("no such file", "name"), status_code=404)
     return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})

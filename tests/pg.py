@@ -52,7 +52,12 @@ __all__ = [
 
 # Test modules (paths from the repository root; a folder takes all its modules)
 # that run on both databases. The rest of the suite stays on SQLite: the CI budget.
-BOTH = ("tests/server/test_db.py", "tests/orders/", "tests/hardening/test_crash.py")
+BOTH = (
+    "tests/server/test_db.py",
+    "tests/server/test_shops.py",
+    "tests/orders/",
+    "tests/hardening/test_crash.py",
+)
 USER = "chotdon"
 _names = itertools.count(1)
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, func, insert, select
 
 from chotdon.codes import normalize_code
-from server.db import review_decisions, utcnow_iso
+from server.db import review_decisions, store_schema, utcnow_iso
 from server.parse.ranker import Example, Ranker, example_from_parse
 
 __all__ = [
@@ -298,7 +298,8 @@ def _retrain_due(count: int, trained_on: int | None) -> bool:
 def queue_ranker(conn: Connection) -> Ranker | None:
     """The shop's review-queue model, retrained as its decisions grow; ``None``
     until there are enough of both kinds (real orders and not) to learn from."""
-    key = str(conn.engine.url)
+    # One model per store: the URL, and on PostgreSQL the shop's schema (server.shops).
+    key = f"{conn.engine.url}#{store_schema(conn) or ''}"
     count = conn.execute(select(func.count()).select_from(review_decisions)).scalar_one()
     cached = _models.get(key)
     if not _retrain_due(count, cached[0] if cached else None):

@@ -33,6 +33,7 @@ NON_JSON = {
 
 COVERED = {
     ("GET", "/media/{name}"),
+    ("GET", "/media/shops/{slug}/{name}"),
     ("GET", "/api/join"),
     ("GET", "/api/qr/join.svg"),
     ("GET", "/api/qr/payment.svg"),
