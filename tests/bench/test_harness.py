@@ -92,3 +92,20 @@ def test_b1_splits_clients_into_processes_of_at_most_100_with_one_panel_in_ten()
     assert sum(s.overlays for s in shares) == 180 and sum(s.panels for s in shares) == 20
     assert [s.commander for s in shares] == [True, False]
     assert all(s.overlays + s.panels <= 100 for s in shares)
+
+
+def test_b6_runs_base_on_vietnamese_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.b6_longlive import choice
+
+    monkeypatch.delenv("CHOTDON_B6_MODEL", raising=False)
+    monkeypatch.delenv("CHOTDON_B6_LANGUAGE", raising=False)
+    assert choice() == ("base", "vi")
+    monkeypatch.setenv("CHOTDON_B6_MODEL", "tiny.en")
+    assert choice() == ("tiny.en", "en")
+    monkeypatch.setenv("CHOTDON_B6_LANGUAGE", "vi")
+    with pytest.raises(ValueError, match="English-only"):
+        choice()
+    monkeypatch.setenv("CHOTDON_B6_MODEL", "base")
+    monkeypatch.setenv("CHOTDON_B6_LANGUAGE", "id")
+    with pytest.raises(ValueError, match="use vi or en"):
+        choice()
