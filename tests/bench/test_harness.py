@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,17 @@ def test_b1_splits_clients_into_processes_of_at_most_100_with_one_panel_in_ten()
     assert sum(s.overlays for s in shares) == 180 and sum(s.panels for s in shares) == 20
     assert [s.commander for s in shares] == [True, False]
     assert all(s.overlays + s.panels <= 100 for s in shares)
+
+
+def test_tiny_b7_run_measures_every_layout_on_one_and_two_workers(
+    tmp_path: Path, postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import b7_hub
+
+    monkeypatch.setenv("CHOTDON_BENCH_QUICK", "1")
+    section = b7_hub.run(tmp_path, postgres_server)
+    names = [f.name for f in section.figures]
+    for workers in ("1 worker", "2 workers"):
+        assert f"B7 2 shops x 2 overlays, {workers}, pin p99" in names
+    assert all(f.value > 0 for f in section.figures)
+    assert any("comments/s stored" in note for note in section.notes)
