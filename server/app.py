@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -200,9 +201,14 @@ def create_app(settings: Settings | None = None, *, worker: int | None = None) -
             loop.call_soon_threadsafe(start, opened)
 
         shops.starter = schedule
+        # What start-up built (routes, schemas, tables, the catalog) lives as long as
+        # the server: out of the cyclic collector's way, a full collection walks only
+        # what the live has made since, a pause of milliseconds instead of tens.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # a process that runs several apps (tests) can collect them
             shops.starter = None
             for opened in list(shops.contexts.values()):
                 await _stop_shop(opened)

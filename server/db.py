@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -80,6 +81,10 @@ T = TypeVar("T")
 BUSY_TIMEOUT_S = 1.5
 RETRY_AFTER_S = 2
 GIL_SWITCH_S = 0.0005
+# The longest a database job waits for a broadcast to be written (see Writer.pause):
+# 50 sockets take about a millisecond; longer (a stuck phone, a starved machine) and
+# the ingestion that waits behind would fall behind the comments.
+QUIET_MAX_S = 0.005
 
 products = Table(
     "products",
@@ -349,21 +354,40 @@ class Writer:
     One thread, not a pool: SQLite takes one writer at a time anyway, and jobs
     run in the order they were submitted. A job that finds the database held by
     another program past the busy timeout raises :class:`DatabaseBusy`.
+
+    While the loop writes a broadcast to the sockets, new jobs (reads included) wait
+    before they start (:meth:`pause`, :meth:`resume`, :data:`QUIET_MAX_S` at most):
+    every socket write releases the GIL for its system call, and a job running
+    Python in this thread would then keep the loop waiting for the GIL up to the
+    switch interval after each of the 50 or 200 writes.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="chotdon-db-writer")
+        self._open = threading.Event()
+        self._open.set()
         # While this thread runs Python code (SQLAlchemy), the loop waits up to the
         # GIL switch interval each time it wants the GIL back, after every socket
         # write or poll: 5 ms by default, too long for the overlays' updates.
         if sys.getswitchinterval() > GIL_SWITCH_S:
             sys.setswitchinterval(GIL_SWITCH_S)
 
+    def pause(self) -> None:
+        """Hold jobs that have not started yet (a broadcast is being written)."""
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
+
     async def run(self, job: Callable[[], T]) -> T:
         """Run ``job`` in the writer thread and wait for it without blocking the loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _busy_to_domain, job)
+        return await loop.run_in_executor(self._pool, self._gated, job)
+
+    def _gated(self, job: Callable[[], T]) -> T:
+        self._open.wait(QUIET_MAX_S)
+        return _busy_to_domain(job)
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction in the writer thread."""
@@ -381,7 +405,7 @@ class Writer:
             with self.engine.connect() as conn:
                 return work(conn)
 
-        return await asyncio.to_thread(_busy_to_domain, job)
+        return await asyncio.to_thread(self._gated, job)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

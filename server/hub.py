@@ -4,6 +4,12 @@ Each client has a bounded queue and its own writer task, so one phone on a weak
 connection never slows the broadcast for the others: when its queue is full it
 is disconnected, reconnects, and catches up from a fresh snapshot. A message is
 serialised to JSON once per publish, not once per client.
+
+The hub also counts the messages queued but not yet written, so the live service
+can keep the database writer thread quiet until a broadcast is out (see
+:meth:`Hub.drained`): each socket write gives up the GIL for its system call,
+and a busy second thread would then hold the loop up to the switch interval per
+write, 50 writes after one command.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ class Client:
     send: Send
     queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: bool = False
+    pending: int = 0  # messages offered and not yet written (or thrown away)
 
     def offer(self, text: str) -> bool:
         try:
@@ -38,6 +45,7 @@ class Client:
         except asyncio.QueueFull:
             self.dropped = True
             return False
+        self.pending += 1
         return True
 
 
@@ -46,6 +54,10 @@ class Hub:
 
     def __init__(self) -> None:
         self._clients: set[Client] = set()
+        self._pending = 0  # the clients' ``pending``, summed
+        # Futures of drained() callers, made on the running loop when asked (an app
+        # object may serve several loops one after the other: tests).
+        self._drain_waiters: list[asyncio.Future[None]] = []
 
     @property
     def clients(self) -> frozenset[Client]:
@@ -65,12 +77,47 @@ class Hub:
     def publish_text(self, text: str, *, roles: tuple[Role, ...] = ("overlay", "panel")) -> None:
         """:meth:`publish` for a message already encoded (an update another worker sent)."""
         for client in list(self._clients):
-            if client.role in roles and not client.offer(text):
+            if client.role not in roles:
+                continue
+            if client.offer(text):
+                self._count(1)
+            else:
                 logger.warning("dropping slow %s client (queue full)", client.role)
                 self._close(client)
 
+    async def drained(self, timeout: float) -> bool:
+        """Wait until every message published so far is written (or its client gone),
+        ``timeout`` at most; a slow phone must not hold anyone up for long."""
+        if self._pending == 0:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._drain_waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in self._drain_waiters:
+                self._drain_waiters.remove(waiter)
+        return True
+
+    def _count(self, delta: int) -> None:
+        self._pending = max(0, self._pending + delta)
+        if self._pending == 0 and self._drain_waiters:
+            waiters, self._drain_waiters = self._drain_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def _forget(self, client: Client) -> None:
+        """Stop counting what ``client`` has not written: it will never be written."""
+        if client.pending:
+            self._count(-client.pending)
+            client.pending = 0
+
     def _close(self, client: Client) -> None:
         self._clients.discard(client)
+        self._forget(client)
         # A dropped client's backlog is worthless (it resyncs from a snapshot), and
         # its queue must have room for the stop sentinel or its writer never ends.
         while True:
@@ -87,15 +134,23 @@ class Hub:
         published in between can be missed or arrive before it.
         """
         client.queue.put_nowait(first)
+        client.pending += 1
+        self._count(1)
         self._clients.add(client)
         try:
             while True:
                 text = await client.queue.get()
                 if text is None:
                     return
-                await client.send(text)
+                try:
+                    await client.send(text)
+                finally:
+                    if client.pending:
+                        client.pending -= 1
+                        self._count(-1)
         finally:
             self._clients.discard(client)
+            self._forget(client)
 
     def detach(self, client: Client) -> None:
         self._close(client)

@@ -29,6 +29,7 @@ import enum
 import json
 import logging
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -42,13 +43,22 @@ from chotdon.codes import normalize_code
 
 from . import catalog, fanout, protocol
 from .catalog import Product, ProductPatch
-from .db import BUSY_TIMEOUT_S, DatabaseBusy, Writer, kv, live_log, live_sessions, utcnow_iso
+from .db import (
+    BUSY_TIMEOUT_S,
+    QUIET_MAX_S,
+    DatabaseBusy,
+    Writer,
+    kv,
+    live_log,
+    live_sessions,
+    utcnow_iso,
+)
 from .dialect import is_postgres, upsert
 from .errors import InvalidInput, NotFound
 from .events import append_events
 from .hub import Hub
 
-__all__ = ["ELEMENTS", "Change", "LiveService", "LiveState", "product_view"]
+__all__ = ["ELEMENTS", "Change", "CommandLock", "LiveService", "LiveState", "product_view"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -205,7 +215,8 @@ class LiveService:
         self.shared = is_postgres(engine)
         self.origin = secrets.token_hex(6)  # names this process in its pokes and log rows
         self.pokes_ignored = 0  # pokes for a rev this worker already had
-        self._lock = asyncio.Lock()
+        self._lock = CommandLock()
+        self._quiet: asyncio.Task[None] | None = None
         self._wanted = 0  # the highest rev another worker is known to have committed
         self._catching: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # set by the first command
@@ -263,23 +274,24 @@ class LiveService:
 
     # -- the one way state changes ---------------------------------------------
 
-    async def serial(self, body: Callable[[], Awaitable[T]]) -> T:
+    async def serial(self, body: Callable[[], Awaitable[T]], *, urgent: bool = True) -> T:
         """Run ``body`` with the command lock held, to the end even if the caller goes.
 
         A caller cancelled half-way (a client that hangs up) must not leave a
         transaction committed but its in-memory change not applied, so the body
         runs as its own task. Waiting for the lock is bounded: a database held
-        by another program answers 503 rather than a queue without end.
+        by another program answers 503 rather than a queue without end. Helpers'
+        commands are ``urgent``: they go before queued comment batches.
         """
 
         async def locked() -> T:
             if self._lock.locked():  # wait_for costs a task: only when there is a queue
                 try:
-                    await asyncio.wait_for(self._lock.acquire(), LOCK_WAIT_S)
+                    await asyncio.wait_for(self._lock.acquire(urgent), LOCK_WAIT_S)
                 except TimeoutError:
                     raise DatabaseBusy() from None
             else:
-                await self._lock.acquire()
+                await self._lock.acquire(urgent)
             try:
                 return await body()
             finally:
@@ -294,15 +306,17 @@ class LiveService:
         products: ProductChanges | None = None,
         events: Iterable[tuple[str, dict[str, Any]]] = (),
         work: DbWork | None = None,
+        urgent: bool = True,
     ) -> dict[str, Any] | None:
         """Commit ``work``, the events and the new state together, then broadcast.
 
         When nothing the pages draw has changed (say, a batch of comments with no
         order), the events are still logged but no revision is spent and nothing
-        is broadcast. Returns the update sent, or None.
+        is broadcast. Returns the update sent, or None. ``urgent=False`` (comment
+        batches) lets waiting commands go first.
         """
         change = Change(dict(set_ or {}), dict(products or {}), list(events))
-        return await self.serial(lambda: self.apply_locked(change, work))
+        return await self.serial(lambda: self.apply_locked(change, work), urgent=urgent)
 
     async def apply_locked(
         self, change: Change, work: DbWork | None = None
@@ -340,7 +354,10 @@ class LiveService:
         if sent is None:
             return None
         self.current.move(change.set_, change.products)
+        self.writer.pause()  # no database job starts while the update is being written
         self.hub.publish_text(sent.text)
+        if self._quiet is None or self._quiet.done():
+            self._quiet = asyncio.ensure_future(self._resume_when_sent())
         if self._wanted > self.rev:  # a poke waited for this worker's own update
             self._start_catch_up()
         return sent.message  # commands hand it back as plain data
@@ -450,6 +467,12 @@ class LiveService:
             self.current.move(message["set"], message["products"])
             self.hub.publish_text(text)
         return _Absorbed.DONE
+
+    async def _resume_when_sent(self) -> None:
+        try:
+            await self.hub.drained(QUIET_MAX_S)
+        finally:
+            self.writer.resume()
 
     # -- commands ----------------------------------------------------------------
 
@@ -609,6 +632,47 @@ class LiveService:
         if normalized not in self.products:
             raise NotFound(f"no product with code {normalized}", field="code")
         return normalized
+
+
+class CommandLock:
+    """An asyncio lock with two queues: urgent waiters (helpers' commands) get it
+    before the others (comment batches), each queue in arrival order.
+
+    ``release`` hands the lock straight to the next waiter, so nobody can slip in
+    between; a waiter cancelled after it was handed the lock passes it on.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    def locked(self) -> bool:
+        return self._held
+
+    async def acquire(self, urgent: bool = True) -> None:
+        if not self._held:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._waiters[0 if urgent else 1]
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as we gave up: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiters:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # still held: now by that waiter
+                    return
+        self._held = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -676,14 +676,9 @@ def start_obs(ctx: _Context) -> RecordingFollower:
     """Start the follower for an app; runs (idle when no URL is set) until shutdown."""
     from .events import append_event
 
-    engine = ctx.engine
-
-    def append(session_id: int, type_: str, t: str, data: dict[str, Any]) -> None:
-        with engine.begin() as conn:
-            append_event(conn, session_id, type_, t=t, **data)
-
     async def log(session_id: int, type_: str, t: str, data: dict[str, Any]) -> None:
-        await asyncio.to_thread(append, session_id, type_, t, data)
+        # In the one writer thread, like every other write (server.db.Writer).
+        await ctx.live.writer.write(lambda conn: append_event(conn, session_id, type_, t=t, **data))
 
     def session() -> int | None:
         current = ctx.live.session

@@ -127,7 +127,8 @@ async def _save(
         raise InvalidInput("the body is a JSON object of setup fields")
     store = _store(request)
     async with request.app.state.setup_lock:  # one save and one connector restart at a time
-        settings = store.save(changes, replace=replace)
+        # Off the loop: the file is written and fsynced.
+        settings = await asyncio.to_thread(store.save, changes, replace=replace)
         await apply_settings(ctx, settings)
     return store.view()
 

@@ -14,7 +14,8 @@ import json
 import logging
 import weakref
 from collections import OrderedDict
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
@@ -41,12 +42,13 @@ __all__ = ["router"]
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
+T = TypeVar("T")
 
 Lang = Literal["vi", "en", "id"]
 MAX_LISTED = 200  # questions and decisions listed in the report
 CACHED_SESSIONS = 8
-# Per database: session id -> (last event id counted, its counter). Routes run on the
-# event loop, one at a time, so a counter is never fed twice at once.
+# Per database: session id -> (last event id counted, its counter). Fed only in the
+# database writer thread (see _read), so a counter is never fed twice at once.
 _counters: weakref.WeakKeyDictionary[Engine, OrderedDict[int, tuple[int, StatsCounter]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -54,22 +56,19 @@ _counters: weakref.WeakKeyDictionary[Engine, OrderedDict[int, tuple[int, StatsCo
 
 @router.get("/api/sessions/{session_id}/stats")
 async def session_numbers(ctx: Helper, session_id: int) -> dict[str, Any]:
-    with ctx.engine.connect() as conn:
-        return _numbers(ctx, conn, session_id)[0]
+    return await _read(ctx, lambda conn: _numbers(ctx, conn, session_id)[0])
 
 
 @router.get("/api/sessions/{session_id}/report")
 async def session_report(ctx: Helper, session_id: int) -> dict[str, Any]:
-    with ctx.engine.connect() as conn:
-        return _report(ctx, conn, session_id)
+    return await _read(ctx, lambda conn: _report(ctx, conn, session_id))
 
 
 @router.get("/api/sessions/{session_id}/report/{chart}.svg")
 async def report_chart(
     ctx: Helper, session_id: int, chart: Literal["timeline", "products"], lang: Lang = "vi"
 ) -> Response:
-    with ctx.engine.connect() as conn:
-        data = _report(ctx, conn, session_id)
+    data = await _read(ctx, lambda conn: _report(ctx, conn, session_id))
     svg = report.chart_svg(chart, data, report.translator(lang))
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
@@ -78,8 +77,7 @@ async def report_chart(
 async def report_download(
     ctx: HelperLink, session_id: int, kind: Literal["png", "pdf"], lang: Lang = "vi"
 ) -> Response:
-    with ctx.engine.connect() as conn:
-        data = _report(ctx, conn, session_id)
+    data = await _read(ctx, lambda conn: _report(ctx, conn, session_id))
     body = report.report_file(data, report.translator(lang), kind)
     name = f"bao-cao-phien-{session_id}.{kind}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
@@ -97,6 +95,20 @@ def report_page(session_id: int) -> FileResponse:
 
 
 # -- gathering ------------------------------------------------------------------------
+
+
+async def _read(ctx: AppContext, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` on a read connection in the writer thread, off the event loop.
+
+    The writer thread, not any worker thread: one at a time, so a session's cached
+    counter is never fed by two requests at once.
+    """
+
+    def job() -> T:
+        with ctx.engine.connect() as conn:
+            return work(conn)
+
+    return await ctx.live.writer.run(job)
 
 
 def _session_row(conn: Connection, session_id: int) -> Any:

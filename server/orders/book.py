@@ -20,7 +20,7 @@ publish it (ticker, sold counts, stock, events) after the commit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,12 +215,14 @@ def create_lines(
     now: str,
     known: dict[str, dict[str, Any]] | None = None,
     rows: list[dict[str, Any]] | None = None,
+    take: Callable[[str, float, str | None], bool] | None = None,
 ) -> list[str]:
     """Reserve and insert one line per spec; returns each line's status.
 
     ``known`` is the products' rows (price, name, unit) when the caller has them.
     ``rows`` given: the lines are appended to it, for the caller to insert many at
     once (one ``executemany`` per batch of comments), instead of one by one.
+    ``take`` reserves instead of :func:`reserve` (a batch's stock ledger).
     """
     if known is None or any(s.code not in known or "variants" not in known[s.code] for s in specs):
         known = product_rows(conn, (s.code for s in specs))
@@ -237,7 +239,10 @@ def create_lines(
                 f"({', '.join(product['variants']) or 'it has none'})",
                 field="variant",
             )
-        ok = reserve(conn, spec.code, spec.qty, spec.variant)
+        if take is not None:
+            ok = take(spec.code, spec.qty, spec.variant)
+        else:
+            ok = reserve(conn, spec.code, spec.qty, spec.variant)
         status = "pending" if ok else "waitlist"
         product, price = _priced(product, spec.variant)
         row = {
@@ -263,9 +268,20 @@ def create_lines(
     return statuses
 
 
+_SET_LINE: dict[tuple[str, ...], Any] = {}  # statements by the columns they set
+
+
 def _set_line(conn: Connection, line_id: int, **values: Any) -> None:
     values["updated_at"] = utcnow_iso()
-    conn.execute(update(order_lines).where(order_lines.c.id == line_id).values(**values))
+    names = tuple(sorted(values))
+    statement = _SET_LINE.get(names)
+    if statement is None:  # built once per set of columns, bound per call
+        statement = _SET_LINE[names] = (
+            update(order_lines)
+            .where(order_lines.c.id == bindparam("line_id"))
+            .values({name: bindparam(name) for name in names})
+        )
+    conn.execute(statement, {"line_id": line_id, **values})
 
 
 def cancel_lines(conn: Connection, changes: Changes, lines: Sequence[Any]) -> int:
@@ -280,19 +296,32 @@ def cancel_lines(conn: Connection, changes: Changes, lines: Sequence[Any]) -> in
     return len(lines)
 
 
+def _active_query(by_code: bool, by_variant: bool) -> Any:
+    query = (
+        select(order_lines)
+        .where(
+            order_lines.c.customer_id == bindparam("customer"),
+            order_lines.c.status.in_(ACTIVE),
+        )
+        .order_by(order_lines.c.id.desc())
+    )
+    if by_code:
+        query = query.where(order_lines.c.code == bindparam("code"))
+    if by_variant:
+        query = query.where(order_lines.c.variant == bindparam("variant"))
+    return query
+
+
+# A buyer's open lines (all, of a product, of a variant): built once, bound per cancel.
+_ACTIVE = {(c, v): _active_query(c, v) for c in (False, True) for v in (False, True)}
+
+
 def _active_lines(
     conn: Connection, customer_id: int, code: str | None = None, variant: str | None = None
 ) -> list[Any]:
-    query = (
-        select(order_lines)
-        .where(order_lines.c.customer_id == customer_id, order_lines.c.status.in_(ACTIVE))
-        .order_by(order_lines.c.id.desc())
-    )
-    if code is not None:
-        query = query.where(order_lines.c.code == code)
-    if variant is not None:
-        query = query.where(order_lines.c.variant == variant)
-    return list(conn.execute(query))
+    query = _ACTIVE[(code is not None, variant is not None)]
+    params = {"customer": customer_id, "code": code, "variant": variant}
+    return list(conn.execute(query, {k: v for k, v in params.items() if v is not None}))
 
 
 def cancel_for_customer(
@@ -337,11 +366,7 @@ def _cancel_product(
             if freed and line.variant is not None:
                 conn.execute(_RELEASE_VARIANT, {"c": code, "v": line.variant, "n": freed})
             elif freed:
-                conn.execute(
-                    update(products)
-                    .where(products.c.code == code)
-                    .values(stock=products.c.stock + freed, updated_at=utcnow_iso())
-                )
+                conn.execute(_RELEASE, {"c": code, "n": freed, "t": utcnow_iso()})
         _set_line(conn, line.id, qty=remaining)
         changes.cancelled(code, left, reserved, line.unit_price)
         changes.customers.add(customer_id)

@@ -29,10 +29,19 @@ from sqlalchemy import Connection, bindparam, case, func, select, update
 from chotdon.codes import variant_id
 from chotdon.limits import MAX_QTY
 from server.comments import CommentIn
-from server.db import comments, customers, order_lines, utcnow_iso
+from server.db import comments, customers, order_lines, products, utcnow_iso
 from server.dialect import upsert
 
-from .book import Changes, LineSpec, cancel_for_customer, create_lines, needs_variant, product_rows
+from .book import (
+    Changes,
+    LineSpec,
+    cancel_for_customer,
+    create_lines,
+    needs_variant,
+    product_rows,
+    reserve,
+    units,
+)
 from .parsing import Parsed
 
 __all__ = ["REPEAT_WINDOW", "Stored", "decide", "store_batch"]
@@ -302,10 +311,29 @@ _INSERT_COMMENTS = comments.insert().returning(
     comments.c.id, comments.c.platform, comments.c.message_id
 )
 _INSERT_LINE = order_lines.insert()
+# The batch's stock, read once and locked until the commit: SQLite's write lock is
+# already held (the comments were inserted first); PostgreSQL locks the rows.
+_LOCK_STOCK = (
+    select(products.c.code, products.c.stock)
+    .where(products.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(products.c.code)
+    .with_for_update()
+)
+_TAKE = (
+    update(products)
+    .where(products.c.code == bindparam("c"), products.c.stock >= bindparam("n"))
+    .values(stock=products.c.stock - bindparam("n"), updated_at=bindparam("t"))
+)
 
 
 class _Orders:
-    """One batch's order work: products read once, each buyer's recent orders read once."""
+    """One batch's order work: products read once, each buyer's recent orders read once.
+
+    Stock is a ledger: a product's stock is read (and locked) once per batch,
+    reservations are counted in memory, and :meth:`flush` takes each product's
+    total with the same conditional ``UPDATE`` as :func:`~.book.reserve`, one per
+    product instead of one per line. Products with variants reserve line by line.
+    """
 
     def __init__(
         self, conn: Connection, changes: Changes, session_id: int | None, moment: datetime
@@ -321,10 +349,33 @@ class _Orders:
         # Order lines and comment statuses waiting for one executemany each.
         self.lines: list[dict[str, Any]] = []
         self.statuses: list[dict[str, Any]] = []
+        self.stock: dict[str, int] = {}  # locked stock, less what is taken in memory
+        self.taken: dict[str, int] = {}  # units reserved in memory, written by flush
+
+    def take(self, code: str, qty: float, variant: str | None) -> bool:
+        """Reserve ``units(qty)`` of ``code`` in the ledger (variants: in the database)."""
+        if variant is not None or self.products.get(code, {}).get("variants"):
+            return reserve(self.conn, code, qty, variant)
+        if code not in self.stock:
+            self._lock_stock({code})
+        need = units(qty)
+        if self.stock.get(code, 0) < need:
+            return False
+        self.stock[code] -= need
+        self.taken[code] = self.taken.get(code, 0) + need
+        return True
+
+    def _lock_stock(self, codes: set[str]) -> None:
+        wanted = sorted(codes - set(self.stock))
+        if wanted:
+            self.stock.update(
+                (r[0], r[1]) for r in self.conn.execute(_LOCK_STOCK, {"codes": wanted})
+            )
 
     def preload(self, customer_ids: set[int], codes: set[str]) -> None:
         if codes:
             self.products = product_rows(self.conn, codes)
+            self._lock_stock(codes)
         if customer_ids:
             query = self.conn.execute(_RECENT, {"ids": sorted(customer_ids), "since": self.since})
             fresh: dict[int, dict[Any, list[tuple[str, float]]]] = {c: {} for c in customer_ids}
@@ -339,6 +390,7 @@ class _Orders:
             specs = [(variant_id(i.code, i.variant), i.qty) for i in new.parsed.items]
             self.recent.pop(new.customer_id, None)  # lines change: read them again if needed
             touched = cancel_for_customer(self.conn, self.changes, new.customer_id, specs)
+            self.stock.clear()  # stock may have come back: read it again when needed
             return "cancelled" if touched else "no_match"
         lines = [LineSpec(i.code, float(i.qty or 0), i.variant) for i in new.parsed.items]
         if any(s.code not in self.products for s in lines):
@@ -352,7 +404,7 @@ class _Orders:
         statuses = create_lines(
             self.conn, self.changes, customer_id=new.customer_id, nickname=new.comment.nickname,
             comment_id=new.comment_id, session_id=self.session_id, specs=lines, now=self.now,
-            known=self.products, rows=self.lines,
+            known=self.products, rows=self.lines, take=self.take,
         )  # fmt: skip
         recent[new.comment_id] = wanted
         return "ordered" if "pending" in statuses else "waitlist"
@@ -368,7 +420,13 @@ class _Orders:
         self.statuses.append({"cid": comment_id, "s": status})
 
     def flush(self) -> None:
-        """Insert the pending order lines and statuses, one ``executemany`` each."""
+        """Take the ledger's stock, then insert the pending order lines and statuses,
+        one ``executemany`` each."""
+        for code, need in sorted(self.taken.items()):
+            taken = self.conn.execute(_TAKE, {"c": code, "n": need, "t": self.now}).rowcount
+            if taken != 1:  # the stock was locked: only a bug gets here; the batch rolls back
+                raise RuntimeError(f"stock of {code} changed under the batch's lock")
+        self.taken = {}
         if self.lines:
             self.conn.execute(_INSERT_LINE, self.lines)
             self.lines = []

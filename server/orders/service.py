@@ -91,7 +91,7 @@ class OrderService:
             self.live.news(conn, "comments", _fresh(stored))
             return stored
 
-        stored, _ = await self._commit(work)
+        stored, _ = await self._commit(work, urgent=False)  # helpers' commands go first
         await self._push_comments_later(_fresh(stored))
         return stored
 
@@ -246,6 +246,7 @@ class OrderService:
         self,
         work: Callable[[Connection, Changes], T],
         push: Callable[[T], list[int]] | None = None,
+        urgent: bool = True,
     ) -> tuple[T, list[dict[str, Any]]]:
         """Run ``work`` inside one live update; ticker, sold, stock and events go with it.
 
@@ -279,7 +280,7 @@ class OrderService:
             self.live.news(conn, "orders", customers_changed)
             return Change(set_=set_, products=views, events=changes.events)
 
-        await self.live.apply(work=db_work)
+        await self.live.apply(work=db_work, urgent=urgent)
         if customers_changed:
             self._publish(protocol.orders_changed(customers_changed))
         return box[0]

@@ -47,3 +47,37 @@ def test_publish_respects_roles() -> None:
     hub._clients.update({panel, overlay})
     hub.publish({"type": "feed"}, roles=("panel",))
     assert panel.queue.qsize() == 1 and overlay.queue.qsize() == 0
+
+
+def test_drained_waits_for_every_write_and_forgets_dropped_clients() -> None:
+    async def scenario() -> list[bool]:
+        hub = Hub()
+        gate = asyncio.Event()
+        written: list[str] = []
+
+        async def send(text: str) -> None:
+            written.append(text)
+
+        async def stuck_send(text: str) -> None:
+            if text != "snap":
+                await gate.wait()
+
+        fast, slow = Client("overlay", send), Client("overlay", stuck_send)
+        tasks = [asyncio.create_task(hub.serve(c, "snap")) for c in (fast, slow)]
+        await asyncio.sleep(0)  # both registered, their snapshots queued
+        out = [await hub.drained(1.0)]  # the snapshots are written
+        hub.publish({"i": 1})
+        out.append(await hub.drained(0.05))  # the stuck one has not written it
+        out.append(written[-1] == '{"i":1}')  # the fast one has
+        gate.set()
+        out.append(await hub.drained(1.0))
+        gate.clear()
+        hub.publish({"i": 2})
+        hub.detach(slow)  # a dropped client's backlog is never written: not waited for
+        out.append(await hub.drained(1.0))
+        hub.close_all()
+        gate.set()
+        await asyncio.gather(*tasks)
+        return out
+
+    assert asyncio.run(scenario()) == [True, False, True, True, True]

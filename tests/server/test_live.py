@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.events import read_session_events
+from server.live import CommandLock
 
 from .conftest import AUTH, make_settings
 
@@ -100,3 +102,31 @@ def test_second_start_returns_the_running_session(client: TestClient) -> None:
     second = _run(client, "session/start")["result"]
     assert first["id"] == second["id"]
     assert len(client.get("/api/sessions", headers=AUTH).json()) == 1
+
+
+def test_the_command_lock_serves_helpers_commands_before_comment_batches() -> None:
+    async def scenario() -> tuple[list[str], bool]:
+        lock = CommandLock()
+        order: list[str] = []
+
+        async def take(name: str, urgent: bool) -> None:
+            await lock.acquire(urgent)
+            order.append(name)
+            await asyncio.sleep(0)
+            lock.release()
+
+        await lock.acquire()  # a batch in the writer thread
+        waiting = [
+            asyncio.create_task(take(name, name.startswith("pin")))
+            for name in ("batch1", "pin1", "batch2", "pin2")
+        ]
+        gone = asyncio.create_task(take("gone", True))
+        await asyncio.sleep(0)
+        gone.cancel()  # a helper who hung up while waiting: skipped, nothing held
+        lock.release()
+        await asyncio.gather(*waiting)
+        return order, lock.locked()
+
+    order, held = asyncio.run(scenario())
+    assert order == ["pin1", "pin2", "batch1", "batch2"]
+    assert held is False
