@@ -69,7 +69,7 @@ async def _heartbeat(ctx: AppContext) -> None:
 
 async def _start_shop(ctx: AppContext) -> None:
     ctx.tasks.append(asyncio.create_task(_heartbeat(ctx)))
-    start_fanout(ctx)  # one listener per opened shop (its pokes only)
+    start_fanout(ctx)  # the worker's one listener; this shop subscribes
     await start_background(ctx)
 
 
@@ -77,7 +77,7 @@ async def _stop_shop(ctx: AppContext) -> None:
     for task in ctx.tasks:
         task.cancel()
     await asyncio.gather(*ctx.tasks, return_exceptions=True)
-    await ctx.live.stop_catching_up()  # the listener was among the tasks
+    await ctx.live.stop_catching_up()  # the listener is gone (the default shop's task)
     await ctx.orders.drain()
     ctx.hub.close_all()
     # A cancelled task's job may still run in the writer thread: let it finish

@@ -215,6 +215,8 @@ class ShopRegistry:
         self.default = default
         self.contexts: dict[int, AppContext] = {DEFAULT_SHOP: default}
         self.starter: Starter | None = None
+        # PostgreSQL: the worker's one poke listener, shared by its shops (server.runtime).
+        self.listener: Listener | None = None
         self._shops: dict[int, Shop] = {}
         self._read_at = float("-inf")
         self._opening = threading.Lock()

@@ -40,6 +40,7 @@ from .connectors.base import backoff_delay
 from .dialect import conninfo
 
 __all__ = [
+    "APPLICATION_NAME",
     "CHANNEL",
     "DEFAULT_SHOP",
     "MAX_PAYLOAD",
@@ -55,6 +56,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CHANNEL = "chotdon_live"
+APPLICATION_NAME = "chotdon-listen"  # the listeners' connections in pg_stat_activity
 # PostgreSQL takes up to 8,000 bytes; pokes stay far below so that NOTIFY's queue
 # (8 GB shared by every listener) never fills with state that belongs in tables.
 MAX_PAYLOAD = 200
@@ -139,18 +141,51 @@ def lock_shop(conn: Connection, shop: str) -> None:
 class Listener:
     """One LISTEN connection per worker, on the event loop; reconnects with backoff.
 
-    ``on_connect`` runs after every (re)connection: pokes sent while it was down
-    are lost, so the worker checks the database for what it missed.
+    Every shop the worker has opened subscribes with its slug; a poke goes to its
+    shop's ``on_poke`` only, and a poke for a shop this worker has not opened is
+    dropped (opening it later reads its state from the database). So a worker holds
+    one connection for the fan-out however many shops it serves.
+
+    A shop's ``on_connect`` runs when it subscribes while connected and after every
+    (re)connection: pokes sent while nobody listened for it are lost, so the worker
+    checks the database for what it missed.
     """
 
-    def __init__(
-        self, url: str, on_poke: Callable[[Poke], None], on_connect: Callable[[], None]
-    ) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.on_poke = on_poke
-        self.on_connect = on_connect
         self.connected = asyncio.Event()
+        self._subscribers: dict[str, tuple[Callable[[Poke], None], Callable[[], None]]] = {}
         self._failures = 0
+
+    @property
+    def shops(self) -> list[str]:
+        """The slugs of the shops subscribed."""
+        return list(self._subscribers)
+
+    def subscribe(
+        self, shop: str, on_poke: Callable[[Poke], None], on_connect: Callable[[], None]
+    ) -> None:
+        """Send ``shop``'s pokes to ``on_poke`` (replacing an earlier subscription)."""
+        self._subscribers[shop] = (on_poke, on_connect)
+        if self.connected.is_set():
+            on_connect()  # pokes before now went nowhere: look in the database
+
+    def unsubscribe(self, shop: str) -> None:
+        self._subscribers.pop(shop, None)
+
+    def dispatch(self, payload: str) -> None:
+        """Hand one payload to its shop's subscriber (unreadable or unknown: dropped)."""
+        poke = read_poke(payload)
+        if poke is None:
+            logger.debug("ignored a poke this version does not read: %r", payload)
+            return
+        subscriber = self._subscribers.get(poke.shop)
+        if subscriber is None:
+            return  # a shop this worker has not opened
+        try:
+            subscriber[0](poke)
+        except Exception:  # one bad poke must not stop the fan-out
+            logger.exception("poke %r failed", payload)
 
     async def run(self) -> None:
         import psycopg
@@ -169,19 +204,16 @@ class Listener:
 
     async def _listen(self, psycopg: Any) -> None:
         conn = await psycopg.AsyncConnection.connect(
-            conninfo(self.url), autocommit=True, application_name="chotdon-listen"
+            conninfo(self.url), autocommit=True, application_name=APPLICATION_NAME
         )
         async with conn:
             await conn.execute(f"LISTEN {CHANNEL}")
             self.connected.set()
             self._failures = 0
-            self.on_connect()
-            async for note in conn.notifies():
-                poke = read_poke(note.payload)
-                if poke is None:
-                    logger.debug("ignored a poke this version does not read: %r", note.payload)
-                    continue
+            for shop, (_, on_connect) in list(self._subscribers.items()):
                 try:
-                    self.on_poke(poke)
-                except Exception:  # one bad poke must not stop the fan-out
-                    logger.exception("poke %r failed", note.payload)
+                    on_connect()
+                except Exception:
+                    logger.exception("shop %s could not check for missed updates", shop)
+            async for note in conn.notifies():
+                self.dispatch(note.payload)

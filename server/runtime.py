@@ -114,22 +114,30 @@ async def restart_connectors(ctx: AppContext) -> None:
 
 def start_fanout(ctx: AppContext) -> None:
     """On PostgreSQL, listen for the other workers' pokes (see :mod:`server.fanout`):
-    numbered updates go to the live service, panel news to the order book."""
+    numbered updates go to the live service, panel news to the order book.
+
+    One listener per worker, whatever the number of shops: the first shop started
+    opens it (its task is the default shop's, stopped first at shutdown), and every
+    shop subscribes to its own slug's pokes."""
     live = ctx.live
     if not live.shared:
         return
+    shops = ctx.shops
+    if shops.listener is None:
+        shops.listener = Listener(ctx.settings.database_url)
+        task = asyncio.create_task(shops.listener.run(), name="fanout")
+        shops.default.tasks.append(task)
+    ctx.listener = shops.listener
 
     def on_poke(poke: Poke) -> None:
-        if poke.shop != live.shop or poke.origin == live.origin:
+        if poke.origin == live.origin:
             return
         if poke.kind == "rev":
             live.poked(poke.rev, poke.origin)
         else:
             ctx.orders.news_from_peer(poke.kind, poke.ids)
 
-    listener = Listener(ctx.settings.database_url, on_poke, live.check)
-    ctx.listener = listener
-    ctx.tasks.append(asyncio.create_task(listener.run(), name="fanout"))
+    shops.listener.subscribe(live.shop, on_poke, live.check)
 
 
 async def start_background(ctx: AppContext) -> None:

@@ -129,48 +129,42 @@ class ClipPatch(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------
 
 
-def _open_studio(ctx: AppContext) -> tuple[Store, JobRunner | QueueRunner | NoQueue]:
+def _open_studio(
+    ctx: AppContext, shared: JobRunner | QueueRunner | NoQueue | None = None
+) -> tuple[Store, JobRunner | QueueRunner | NoQueue]:
     if not is_postgres(ctx.engine):
         store = Store(ctx.data_dir)
         recover(store)
         return store, JobRunner()
     # Render workers (``chotdon render-worker``) run the jobs, here or elsewhere;
-    # a restarted server leaves their clips alone.
+    # a restarted server leaves their clips alone. A job names its shop, and the
+    # worker opens that shop's store; the shops share the default one's queue pool.
     from .studio_queue import NoQueue, QueueRunner, available
 
     store = Store(ctx.data_dir, shared=True)
-    if not ctx.shop.is_default:
-        # The queue's job rows and its render workers know one store so far, the
-        # default shop's: another shop's jobs are refused, never run on the wrong one.
-        return store, _default_shop_only()
     if available():
-        return store, QueueRunner(ctx.engine, ctx.settings.database_url)
+        base = shared if isinstance(shared, QueueRunner) else None
+        return store, QueueRunner(ctx.engine, ctx.settings.database_url, ctx.shop.slug, base)
     logger.warning("no clip jobs: procrastinate is missing (pip install 'chotdon[hub]')")
     return store, NoQueue()
-
-
-def _default_shop_only() -> NoQueue:
-    from .studio_queue import JobsUnavailable, NoQueue, QueuedJob
-
-    class DefaultShopOnly(NoQueue):
-        def submit(
-            self, kind: str, session_id: int, spec: dict[str, Any], clip_id: str | None = None
-        ) -> QueuedJob:
-            message = "clip jobs on PostgreSQL run for the default shop only (see docs/shops.md)"
-            raise JobsUnavailable(message, field="job")
-
-    return DefaultShopOnly()
 
 
 def _studio(app: Any, ctx: AppContext) -> tuple[Store, JobRunner | QueueRunner | NoQueue]:
     """The shop's studio store and job runner, made on first use."""
     with app.state.studio_lock:
-        found: tuple[Store, JobRunner | QueueRunner | NoQueue] | None = app.state.studio.get(
-            ctx.shop.id
-        )
-        if found is None:
-            found = app.state.studio[ctx.shop.id] = _open_studio(ctx)
-        return found
+        return _studio_locked(app, ctx)
+
+
+def _studio_locked(app: Any, ctx: AppContext) -> tuple[Store, JobRunner | QueueRunner | NoQueue]:
+    found: tuple[Store, JobRunner | QueueRunner | NoQueue] | None = app.state.studio.get(
+        ctx.shop.id
+    )
+    if found is None:
+        shared = None
+        if not ctx.shop.is_default and is_postgres(ctx.engine):
+            shared = _studio_locked(app, ctx.shops.default)[1]
+        found = app.state.studio[ctx.shop.id] = _open_studio(ctx, shared)
+    return found
 
 
 def _runner(request: Request, ctx: AppContext) -> JobRunner | QueueRunner | NoQueue:

@@ -3,10 +3,12 @@
 On SQLite (the laptop) the server runs the studio's jobs itself, in one thread
 (:mod:`server.studio_jobs`). On PostgreSQL the server only queues them: a job is a
 row of ``studio_jobs`` (what the /studio page shows: status, progress, error, the
-attempts) plus a procrastinate job carrying the job's spec
-(:func:`server.studio_work.execute` runs it). ``chotdon render-worker`` runs
-:func:`run_worker`, a procrastinate worker, on this machine or another one that
-reaches the same database and sees the same folders (docs/studio.md).
+attempts) in the shop's own store, plus a procrastinate job carrying the row's id
+and the shop's slug (the row's spec is what :func:`server.studio_work.execute` runs;
+a worker opens each shop's store on its first job, :class:`ShopStores`).
+``chotdon render-worker`` runs :func:`run_worker`, a procrastinate worker, on this
+machine or another one that reaches the same database and sees the same folders
+(docs/studio.md).
 
 A worker killed mid-job (a power cut, ``kill -9``, out of memory) stops sending its
 heartbeat; any other worker finds the job stalled after ``stalled_after`` seconds
@@ -25,6 +27,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,7 @@ from sqlalchemy import (
 from .db import utcnow_iso
 from .dialect import conninfo, migration_lock
 from .errors import DomainError
+from .fanout import DEFAULT_SHOP
 from .studio_work import Store, execute
 
 __all__ = [
@@ -56,6 +61,7 @@ __all__ = [
     "NoQueue",
     "QueueRunner",
     "QueuedJob",
+    "ShopStores",
     "available",
     "ensure_schema",
     "recover_stalled",
@@ -220,10 +226,21 @@ def _set(engine: Engine, job_id: int, **values: Any) -> None:
 class QueueRunner:
     """The server's side: queue a job, and read the jobs' rows for the page."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(
+        self, engine: Engine, url: str, shop: str = DEFAULT_SHOP, shared: QueueRunner | None = None
+    ) -> None:
+        """``engine`` is shop ``shop``'s store (its job rows live there); ``shared`` is
+        another shop's runner whose queue connections this one uses, so a worker's
+        connections to the queue do not grow with its shops."""
         procrastinate = _require()
         ensure_schema(engine)
         self._engine = engine
+        self._shop = shop
+        self._owner = shared is None
+        self._app: Any
+        if shared is not None:
+            self._app = shared._app
+            return
         connector = procrastinate.SyncPsycopgConnector(
             conninfo=conninfo(url), min_size=1, max_size=4
         )
@@ -253,7 +270,8 @@ class QueueRunner:
             ).scalar_one()
         try:
             deferrer = self._app.configure_task(name=TASK, queue=QUEUE)
-            queue_job = deferrer.defer(job=job_id)  # the spec stays in the row
+            # The spec stays in the row, in the shop's store: the worker opens that one.
+            queue_job = deferrer.defer(job=job_id, shop=self._shop)
         except Exception as exc:
             _set(self._engine, job_id, status="failed", error=f"could not queue: {exc}")
             raise
@@ -307,7 +325,8 @@ class QueueRunner:
             return int(conn.scalar(query, {"secs": LIVE_WORKER_S}) or 0)
 
     def close(self) -> None:
-        self._app.close()
+        if self._owner:
+            self._app.close()
 
 
 # -- the worker's side -------------------------------------------------------------------
@@ -358,9 +377,12 @@ def run_job(engine: Engine, store: Store, job_id: int, worker: str) -> None:
     _set(engine, job_id, status="done", progress=1.0, clips="{}")
 
 
-async def recover_stalled(app: Any, engine: Engine, stalled_after: float) -> list[int]:
+async def recover_stalled(
+    app: Any, stores: Callable[[str], Engine], stalled_after: float
+) -> list[int]:
     """Queue again the jobs of workers silent for ``stalled_after`` seconds (or fail
-    those already run :data:`MAX_ATTEMPTS` times); returns the studio job ids."""
+    those already run :data:`MAX_ATTEMPTS` times); returns the studio job ids.
+    ``stores`` gives a shop's store (by slug), where its job rows are."""
     _require()
     from procrastinate.jobs import Status
 
@@ -370,6 +392,7 @@ async def recover_stalled(app: Any, engine: Engine, stalled_after: float) -> lis
     touched = []
     for job in stalled:
         job_id = int(job.task_kwargs["job"])
+        engine = await asyncio.to_thread(stores, str(job.task_kwargs.get("shop", DEFAULT_SHOP)))
         row = await asyncio.to_thread(_row, engine, job_id)
         attempts = row.attempts if row is not None else 0
         if attempts >= MAX_ATTEMPTS:
@@ -400,23 +423,54 @@ class WorkerOptions:
     poll: float = 5.0  # fallback poll for new jobs (LISTEN/NOTIFY wakes the worker first)
 
 
+class ShopStores:
+    """Each shop's store and studio files for a render worker, opened on its first job
+    (a shop added after the worker started is found then)."""
+
+    def __init__(self, main: Engine, data_dir: Path) -> None:
+        self.main, self.data_dir = main, data_dir
+        self._opened: dict[str, tuple[Engine, Store]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, slug: str) -> tuple[Engine, Store]:
+        with self._lock:
+            found = self._opened.get(slug)
+            if found is None:
+                found = self._opened[slug] = self._open(slug)
+            return found
+
+    def engine(self, slug: str) -> Engine:
+        return self.get(slug)[0]
+
+    def _open(self, slug: str) -> tuple[Engine, Store]:
+        from .shops import list_shops, open_shop_store, shop_data_dir
+
+        with self.main.connect() as conn:
+            shop = next((s for s in list_shops(conn) if s.slug == slug), None)
+        if shop is None:
+            raise LookupError(f"no shop {slug!r} in this database")
+        folder = shop_data_dir(self.data_dir, shop)
+        return open_shop_store(self.main, folder, shop), Store(folder, shared=True)
+
+
 def run_worker(engine: Engine, url: str, data_dir: Path, options: WorkerOptions) -> None:
     """Take and run clip jobs until SIGINT/SIGTERM (the running job finishes first)."""
     procrastinate = _require()
     ensure_schema(engine)
-    store = Store(data_dir, shared=True)
+    stores = ShopStores(engine, data_dir)
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(url)))
 
     @app.task(name=TASK, queue=QUEUE)
-    def run(job: int) -> None:
-        run_job(engine, store, job, options.name)
+    def run(job: int, shop: str = DEFAULT_SHOP) -> None:
+        store_engine, store = stores.get(shop)
+        run_job(store_engine, store, job, options.name)
 
-    asyncio.run(_serve(app, engine, options))
+    asyncio.run(_serve(app, stores.engine, options))
 
 
-async def _serve(app: Any, engine: Engine, options: WorkerOptions) -> None:
+async def _serve(app: Any, stores: Callable[[str], Engine], options: WorkerOptions) -> None:
     async with app.open_async():
-        watcher = asyncio.create_task(_watch(app, engine, options))
+        watcher = asyncio.create_task(_watch(app, stores, options))
         try:
             await app.run_worker_async(
                 queues=[QUEUE],
@@ -432,10 +486,10 @@ async def _serve(app: Any, engine: Engine, options: WorkerOptions) -> None:
                 await watcher
 
 
-async def _watch(app: Any, engine: Engine, options: WorkerOptions) -> None:
+async def _watch(app: Any, stores: Callable[[str], Engine], options: WorkerOptions) -> None:
     while True:
         try:
-            await recover_stalled(app, engine, options.stalled_after)
+            await recover_stalled(app, stores, options.stalled_after)
         except Exception:  # a failed look is retried on the next round, never fatal
             logger.exception("looking for stalled studio jobs failed")
         await asyncio.sleep(options.check_every)  # a period, not a synchronisation

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +110,17 @@ def test_b6_runs_base_on_vietnamese_unless_told_otherwise(monkeypatch: pytest.Mo
     monkeypatch.setenv("CHOTDON_B6_LANGUAGE", "id")
     with pytest.raises(ValueError, match="use vi or en"):
         choice()
+
+
+def test_tiny_b7_run_measures_every_layout_on_one_and_two_workers(
+    tmp_path: Path, postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import b7_hub
+
+    monkeypatch.setenv("CHOTDON_BENCH_QUICK", "1")
+    section = b7_hub.run(tmp_path, postgres_server)
+    names = [f.name for f in section.figures]
+    for workers in ("1 worker", "2 workers"):
+        assert f"B7 2 shops x 2 overlays, {workers}, pin p99" in names
+    assert all(f.value > 0 for f in section.figures)
+    assert any("comments/s stored" in note for note in section.notes)

@@ -24,7 +24,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server.cli import main
-from server.fanout import CHANNEL, MAX_PAYLOAD, conninfo, news_pokes, read_poke, rev_poke
+from server.fanout import (
+    CHANNEL,
+    MAX_PAYLOAD,
+    Listener,
+    conninfo,
+    news_pokes,
+    read_poke,
+    rev_poke,
+)
 from tests.pg import Postgres
 
 from .conftest import HELPER, OVERLAY, ServerProcess, comment, run_async
@@ -268,6 +276,28 @@ def test_pokes_are_capped_and_read_back() -> None:
         rev_poke("x" * 65, "abc123", 1)
     assert read_poke("r default abc " + "9" * 300) is None  # over the cap: not read
     assert read_poke("z default abc 1") is None
+
+
+def test_one_listener_hands_each_shop_only_its_own_pokes() -> None:
+    listener = Listener("postgresql://unused")
+    heard: dict[str, list[int]] = {"default": [], "bravo": []}
+    checks: list[str] = []
+    for shop in heard:
+        listener.subscribe(
+            shop, lambda p, s=shop: heard[s].append(p.rev), lambda s=shop: checks.append(s)
+        )
+    assert checks == []  # not connected yet: the connection checks for them all
+    listener.dispatch(rev_poke("default", "w1", 5))
+    listener.dispatch(rev_poke("bravo", "w1", 7))
+    listener.dispatch(rev_poke("charlie", "w1", 9))  # not opened on this worker: dropped
+    listener.dispatch("not a poke")
+    assert heard == {"default": [5], "bravo": [7]}
+    listener.connected.set()
+    listener.subscribe("charlie", lambda p: None, lambda: checks.append("charlie"))
+    assert checks == ["charlie"]  # pokes before it subscribed went nowhere: it looks
+    listener.unsubscribe("bravo")
+    listener.dispatch(rev_poke("bravo", "w1", 8))
+    assert heard["bravo"] == [7] and sorted(listener.shops) == ["charlie", "default"]
 
 
 def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:

@@ -17,14 +17,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, text
 
+from server import context
 from server.app import create_app
 from server.db import live_log, open_database
+from server.fanout import APPLICATION_NAME
 from server.hub import Client, Hub
 from server.live import LiveService
+from server.shops import add_shop
 
-from .conftest import AUTH, make_settings
+from .conftest import AUTH, OVERLAY, make_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -206,3 +209,50 @@ def _until_waiting(engine: Engine, future: Any) -> None:
                 future.result(timeout=0.01)  # wait on the racer, not on the clock
             assert not future.done(), "the second insert did not wait for the first"
     raise AssertionError("the second insert never waited on the unique index")
+
+
+def _next_pin(overlay: Any) -> Any:
+    while (message := overlay.receive_json())["type"] != "update" or "pinned" not in message["set"]:
+        pass
+    return message["set"]["pinned"]
+
+
+def test_one_listener_per_worker_brings_each_shop_its_own_pokes(
+    tmp_path: Path, postgres_url: str, other: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context, "RELOAD_EVERY_S", 0.0)  # find the new shop at once
+    engine = open_database(tmp_path / "unused.db", postgres_url)
+    try:
+        bravo = add_shop(engine, "Bravo")
+        b_auth = {"Authorization": f"Bearer {bravo.helper_token}"}
+        product = {"code": "K1", "name": "Bravo tea", "price": 1000, "unit": "goi", "stock": 5}
+        other.post("/api/products", json=product, headers=b_auth).raise_for_status()
+        settings = make_settings(tmp_path / "mine", database_url=postgres_url)
+        with (
+            TestClient(create_app(settings)) as mine,
+            mine.websocket_connect(f"/ws/overlay?key={OVERLAY}") as a_overlay,
+            mine.websocket_connect(f"/ws/overlay?key={bravo.overlay_key}") as b_overlay,
+        ):
+            assert a_overlay.receive_json()["type"] == "snapshot"
+            assert b_overlay.receive_json()["state"]["products"]["K1"]["name"] == "Bravo tea"
+            # Both pins go through the other worker: this one hears them as pokes.
+            _pin(other, "A2")
+            other.post("/api/live/pin", json={"code": "K1"}, headers=b_auth).raise_for_status()
+            assert _next_pin(a_overlay) == "A2"
+            assert _next_pin(b_overlay) == "K1"
+            registry = mine.app.state.ctx.shops  # type: ignore[attr-defined]
+            assert registry.listener is not None
+            assert sorted(registry.listener.shops) == sorted(["default", bravo.slug])
+            assert all(c.listener is registry.listener for c in registry.contexts.values())
+            with engine.connect() as conn:
+                listening = conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND application_name = :name"
+                    ),
+                    {"name": APPLICATION_NAME},
+                )
+            # Two workers (this app and the other), two shops each: two connections.
+            assert listening is not None and 1 <= listening <= 2
+    finally:
+        engine.dispose()

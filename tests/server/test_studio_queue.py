@@ -150,10 +150,12 @@ def hub(
         engine.dispose()
 
 
-def finished(client: TestClient, job_id: int, worker: Worker) -> dict[str, Any]:
+def finished(
+    client: TestClient, job_id: int, worker: Worker, auth: dict[str, str] = AUTH
+) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
         assert worker.process.poll() is None, f"the worker died:\n{worker.output()[-4000:]}"
-        body: dict[str, Any] = client.get(f"/api/jobs/{job_id}", headers=AUTH).json()
+        body: dict[str, Any] = client.get(f"/api/jobs/{job_id}", headers=auth).json()
         return body if body["status"] in ("done", "failed") else None
 
     return poll(f"job {job_id} to finish", probe)
@@ -298,3 +300,34 @@ def test_without_the_hub_extra_the_server_runs_and_refuses_jobs(
         }
         listing = client.get(f"/api/sessions/{session_id}/clips", headers=AUTH).json()
         assert listing["jobs"] == [] and listing["render_workers"] == 0
+
+
+@pytest.mark.postgres
+def test_one_worker_renders_each_shops_jobs_in_that_shops_store(
+    hub: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import context
+    from server.shops import add_shop, open_shop_store, shop_data_dir
+
+    monkeypatch.setattr(context, "RELOAD_EVERY_S", 0.0)  # find the new shop at once
+    client, data = hub["client"], hub["data"]
+    bravo = add_shop(hub["engine"], "Bravo")
+    b_auth = {"Authorization": f"Bearer {bravo.helper_token}"}
+    b_folder = shop_data_dir(data, bravo)
+    b_session = logged_session(open_shop_store(hub["engine"], b_folder, bravo), hub["recording"])
+    body = {"transcript": str(hub["transcript"]), "min_len": 3, "max_len": 6}
+    jobs = {}
+    for name, auth, session_id in (("default", AUTH, hub["session"]), ("bravo", b_auth, b_session)):
+        answer = client.post(f"/api/sessions/{session_id}/clips", json=body, headers=auth)
+        assert answer.status_code == 200, answer.text
+        jobs[name] = answer.json()["job"]
+    worker = hub["worker"]("worker-a")
+    assert finished(client, jobs["bravo"], worker, b_auth)["status"] == "done"
+    assert finished(client, jobs["default"], worker)["status"] == "done"
+    # Each shop's clips in its own folder, listed to its own token only.
+    b_clips = client.get(f"/api/sessions/{b_session}/clips", headers=b_auth).json()["clips"]
+    assert {c["code"] for c in b_clips} == {"A1", "B4"}
+    assert sorted(f.name for f in clip_files(b_folder, b_session)) == sorted(
+        c["file"] for c in b_clips
+    )
+    assert len(clip_files(data, hub["session"])) == 2
