@@ -297,6 +297,9 @@ class RecordingFollower:
         self._session_of = session
         self._write = log
         self._publish = publish or (lambda _message: None)
+        # Counts pushed changes, so a panel can drop a state older than one it has (a
+        # button's reply computed before a push that reached the page first).
+        self.version = 0
         self.check_seconds = check_seconds
         self.request_timeout = request_timeout
         self.poll_seconds = poll_seconds
@@ -348,6 +351,7 @@ class RecordingFollower:
             "path": self.output_path,
             "error": self.error,
             "session": self.session,
+            "version": self.version,
         }
 
     def notify(self) -> None:
@@ -646,6 +650,7 @@ class RecordingFollower:
         return False
 
     def _changed(self) -> None:
+        self.version += 1
         self._publish({"type": "obs", "t": _iso(self._now()), "state": self.view()})
         change, self._change = self._change, asyncio.Event()
         change.set()

@@ -7,7 +7,11 @@ import { $, act, api, h, t } from "./common.js";
 let state = null;
 let receivedAt = 0;
 
-function show(next) {
+// A button's reply can be older than a push that reached the page first: keep the
+// newer state. A fresh load (first view, or after a reconnect, when the server may
+// have restarted and counts from 0 again) is taken as it is.
+function show(next, fresh = false) {
+  if (!fresh && state && (next.version ?? 0) < (state.version ?? 0)) return;
   state = next;
   receivedAt = Date.now();
   render();
@@ -15,7 +19,7 @@ function show(next) {
 
 async function load() {
   const reply = await api("GET", "/api/obs");
-  if (reply.ok) show(reply.data);
+  if (reply.ok) show(reply.data, true);
 }
 
 async function press(action) {

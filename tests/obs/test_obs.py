@@ -139,9 +139,11 @@ async def test_session_start_and_stop_drive_the_recording_and_the_log(
     studio: Studio, fake_obs: FakeObs
 ) -> None:
     async with following(studio) as follower:
+        before = follower.view()["version"]
         session = await studio.live.start_session("Phiên OBS")
         await follower.wait_until(lambda: len(follower.logged) == 1)
         assert fake_obs.recording and fake_obs.requests.count("StartRecord") == 1
+        assert follower.view()["version"] > before  # pages keep the newer of two states
         started = recording_events(studio, session["id"])
         assert [e["type"] for e in started] == ["recording_started"]
         assert "started_at" not in started[0]  # OBS confirmed it: t is the start

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,29 @@ def test_panel_shows_obs_and_its_buttons_record(
     reply.raise_for_status()
     page.locator("#obs-record", has_text="● Đang ghi").wait_for()
     assert obs.fake.requests.count("StartRecord") == 2
+
+
+def test_a_stale_button_reply_does_not_undo_a_newer_push(
+    panel_server: str, obs: FakeObsThread, page: Any
+) -> None:
+    headers = {"Authorization": f"Bearer {HELPER}"}
+
+    def stale_reply(route: Any) -> None:
+        # Let the real start through, wait until the server has pushed "recording",
+        # then answer with the state as it was before: what a slow reply looks like.
+        before = httpx.get(f"{panel_server}/api/obs", headers=headers).json()
+        route.fetch()
+        deadline = time.monotonic() + 20
+        while not httpx.get(f"{panel_server}/api/obs", headers=headers).json()["recording"]:
+            assert time.monotonic() < deadline, "OBS never reported recording"
+        route.fulfill(json=before)
+
+    page.goto(f"{panel_server}/panel#token={HELPER}")
+    page.wait_for_selector('#status[data-status="live"]')
+    page.click('#tabs button[data-tab="controls"]')
+    page.locator("#obs article .who", has_text="Đã nối OBS").wait_for()
+    page.route("**/api/obs/record", stale_reply)
+    page.click("#obs-start")
+    page.locator("#obs-record", has_text="● Đang ghi").wait_for()
+    page.wait_for_function("window.chotdonPanel.obs.state.version >= 1")
+    assert page.locator("#obs-stop").count() == 1
