@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-__all__ = ["Job", "JobRunner", "Work"]
+__all__ = ["Job", "JobRunner", "Work", "job_view"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +40,39 @@ class Job:
     done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "session": self.session_id,
-            "clip": self.clip_id,
-            "status": self.status,
-            "progress": round(self.progress, 3),
-            "error": self.error,
-        }
+        return job_view(self)
+
+
+class _JobFields(Protocol):
+    """What :func:`job_view` reads (read-only, so either job class fits)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def session_id(self) -> int: ...
+    @property
+    def clip_id(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def progress(self) -> float: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+def job_view(job: _JobFields) -> dict[str, Any]:
+    """A job as the studio page reads it, whichever runner (here or a queue) holds it."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "session": job.session_id,
+        "clip": job.clip_id,
+        "status": job.status,
+        "progress": round(job.progress, 3),
+        "error": job.error,
+    }
 
 
 class JobRunner:

@@ -52,6 +52,7 @@ from .db import utcnow_iso
 from .dialect import conninfo, migration_lock
 from .errors import DomainError
 from .fanout import DEFAULT_SHOP
+from .studio_jobs import job_view
 from .studio_work import Store, execute
 
 __all__ = [
@@ -187,17 +188,7 @@ class QueuedJob:
     worker: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "session": self.session_id,
-            "clip": self.clip_id,
-            "status": self.status,
-            "progress": round(self.progress, 3),
-            "error": self.error,
-            "attempts": self.attempts,
-            "worker": self.worker,
-        }
+        return {**job_view(self), "attempts": self.attempts, "worker": self.worker}
 
 
 def _job(row: Any) -> QueuedJob:
